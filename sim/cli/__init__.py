@@ -1,0 +1,54 @@
+"""Command-line interface: ``tenglong COMMAND``.
+
+Each concern has its own module of commands; importing it registers them.
+User errors (:class:`sim.errors.TenglongError`) print one clear message and
+exit non-zero, never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+from rich.console import Console
+
+from sim.cli.app import app
+from sim.errors import TenglongError
+
+# Command modules, in the order of the data flow. A module that does not
+# exist yet is simply skipped so that the CLI works while the project grows.
+_COMMAND_MODULES = [
+    "sim.cli.data_cmds",
+    "sim.cli.model_cmds",
+    "sim.cli.mmkp_cmds",
+    "sim.cli.simulate_cmds",
+    "sim.cli.compare_cmds",
+]
+
+
+def _register_commands() -> None:
+    for module in _COMMAND_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+def main() -> None:
+    """Entry point of the ``tenglong`` console script."""
+    _register_commands()
+    console = Console(stderr=True, highlight=False)
+    try:
+        code = app(standalone_mode=False)
+    except TenglongError as exc:
+        console.print("error: " + str(exc), markup=False, style="bold red")
+        sys.exit(exc.exit_code)
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        console.print("interrupted: no partial result was written", markup=False)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

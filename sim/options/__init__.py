@@ -1,0 +1,1 @@
+"""options layer of tenglong."""
