@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import sys
 
-import click
 from rich.console import Console
 
 from sim.cli.app import app
@@ -39,16 +38,10 @@ def _register_commands() -> None:
 def main() -> None:
     """Entry point of the ``tenglong`` console script."""
     _register_commands()
-    console = Console(stderr=True, highlight=False)
     try:
-        code = app(standalone_mode=False)
+        app()
     except TenglongError as exc:
-        console.print("error: " + str(exc), markup=False, style="bold red")
+        Console(stderr=True, highlight=False).print(
+            "error: " + str(exc), markup=False, style="bold red"
+        )
         sys.exit(exc.exit_code)
-    except click.exceptions.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        console.print("interrupted: no partial result was written", markup=False)
-        sys.exit(130)
-    sys.exit(code if isinstance(code, int) else 0)

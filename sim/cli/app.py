@@ -17,6 +17,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root() -> None:
+    """腾笼换鸟 industrial-restructuring model: generate, evaluate, optimise, compare."""
+
+
 @app.command()
 def version() -> None:
     """Print the tenglong version."""
