@@ -19,6 +19,7 @@ from sim.errors import TenglongError
 # exist yet is simply skipped so that the CLI works while the project grows.
 _COMMAND_MODULES = [
     "sim.cli.data_cmds",
+    "sim.cli.scenario_cmds",
     "sim.cli.model_cmds",
     "sim.cli.mmkp_cmds",
     "sim.cli.simulate_cmds",

@@ -23,6 +23,7 @@ Notation used by every solver:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -225,3 +226,21 @@ class Solution:
 def relative_gap(objective: float, bound: float) -> float:
     """The gap convention used everywhere: ``|bound − obj| / max(1, |obj|)``."""
     return abs(bound - objective) / max(1.0, abs(objective))
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """A progress report from a long solve, for progress bars and logs.
+
+    ``incumbent`` and ``bound`` are in the objective's own sense; NaN while unknown.
+    """
+
+    phase: str
+    elapsed_s: float
+    incumbent: float = float("nan")
+    bound: float = float("nan")
+    gap: float = float("nan")
+    message: str = ""
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
