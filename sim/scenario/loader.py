@@ -95,6 +95,9 @@ REPLACE_TAG = "!replace"
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_SCALAR_TAGS = {
+    f"tag:yaml.org,2002:{t}" for t in ("null", "bool", "int", "float", "str", "timestamp")
+}
 _MAX_NODES = 5_000_000  # guards against alias bombs ("billion laughs")
 
 
@@ -208,12 +211,19 @@ def _syntax_message(path: Path, exc: MarkedYAMLError) -> str:
     mark = exc.problem_mark or exc.context_mark
     where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
     problem = (exc.problem or exc.context or "invalid YAML").strip()
+    if exc.context and problem.startswith("but "):  # "expected X" + "but found Y"
+        return f"{where}: YAML syntax error: {exc.context.strip()}, {problem}."
     msg = f"{where}: YAML syntax error: {problem}"
     if exc.context and exc.problem and exc.context_mark is not None:
         msg += f" ({exc.context} started at line {exc.context_mark.line + 1})"
     if "\\t" in problem or "\t" in problem:
         msg += "; indent with spaces, not tabs"
     return msg + "."
+
+
+def _quote(text: str) -> str:
+    """``'text'``, or ``"text"`` when the text holds a single quote."""
+    return f'"{text}"' if "'" in text and '"' not in text else f"'{text}'"
 
 
 def _describe(value: Any) -> str:
@@ -232,7 +242,7 @@ def _describe(value: Any) -> str:
         return str(value)
     if isinstance(value, str):
         text = value if len(value) <= 60 else value[:57] + "..."
-        return f"'{text}'" if value else "empty text ''"
+        return _quote(text) if value else "empty text ''"
     if isinstance(value, datetime | date):
         return f"the date {value.isoformat()}"
     if isinstance(value, list | tuple):
@@ -292,17 +302,19 @@ class _Converter:
                 self.active.discard(id(node))
         if tag == REPLACE_TAG:
             raise self.fail(node, f"{REPLACE_TAG} applies to a mapping, not to a single value.")
-        if not tag.startswith("tag:yaml.org,2002:"):
+        if tag not in _SCALAR_TAGS:
             raise self.fail(node, self._tag_message(tag))
         try:
             value = self.constructor.construct_object(node, deep=True)
         except Exception as exc:  # the constructor raises several unrelated types
-            raise self.fail(node, f"cannot read the value {node.value!r} ({exc}).") from None
+            reason = getattr(exc, "problem", None) or str(exc)
+            raise self.fail(node, f"cannot read the value {node.value!r} ({reason}).") from None
         return _Val(value, loc)
 
     @staticmethod
     def _tag_message(tag: str) -> str:
-        return f"unknown tag '{tag}' (only {RESET_TAG} and {REPLACE_TAG} are understood)."
+        shown = tag.replace("tag:yaml.org,2002:", "!!")
+        return f"unknown tag '{shown}' (only {RESET_TAG} and {REPLACE_TAG} are understood)."
 
     def _mapping(self, node: MappingNode) -> dict[str, _Val]:
         explicit: dict[str, _Val] = {}
@@ -619,7 +631,7 @@ def _show_value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, str):
-        return f"'{v}'"
+        return _quote(v)
     return str(v)
 
 
@@ -736,7 +748,7 @@ def _problem(
         key = path[-1]
         parent = path[:-1]
         allowed = _allowed_keys(_types_at(model_cls, parent))
-        text = f"unknown key '{key}'"
+        text = f"unknown key {_quote(str(key))}"
         hint = did_you_mean(str(key), allowed)
         if hint:
             text += hint
@@ -760,6 +772,8 @@ def _problem(
     if kind in _COMPARISONS:
         key, words = _COMPARISONS[kind]
         bound = ctx.get(key, "?")
+        if isinstance(bound, float) and bound.is_integer():
+            bound = int(bound)  # pydantic reports gt=0 on a float field as 0.0
         return _Problem(
             loc,
             path,

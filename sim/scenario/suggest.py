@@ -25,7 +25,8 @@ def suggest(word: str, candidates: Iterable[str], cutoff: float = DEFAULT_CUTOFF
 
     An exact match after normalisation (case, ``-``, spaces) always wins.
     Otherwise the best plain Levenshtein similarity ratio at or above
-    ``cutoff`` (0–100) is returned; ties go to the earlier candidate.
+    ``cutoff`` (0–100) is returned, unless two candidates tie for best. A
+    word of 3+ characters that starts exactly one candidate also matches it.
     """
     choices = [c for c in dict.fromkeys(candidates) if isinstance(c, str)]
     if not choices:
@@ -35,7 +36,10 @@ def suggest(word: str, candidates: Iterable[str], cutoff: float = DEFAULT_CUTOFF
         if _normalise(c) == norm:
             return c
     normalised = [_normalise(c) for c in choices]
-    best = process.extractOne(norm, normalised, scorer=fuzz.ratio, score_cutoff=cutoff)
+    ranked = process.extract(norm, normalised, scorer=fuzz.ratio, score_cutoff=cutoff, limit=2)
+    if len(ranked) == 2 and ranked[0][1] == ranked[1][1]:
+        return None  # ambiguous: '=' is as close to '>=' as to '<='
+    best = ranked[0] if ranked else None
     if best is None:
         # A word that is a prefix of exactly one candidate ("land" → "land_freed_mu").
         prefixed = [c for c, n in zip(choices, normalised, strict=True) if n.startswith(norm)]
