@@ -28,7 +28,7 @@ Three steps, each usable on its own:
    the ``extends`` line. The source map records, for every resolved value, the
    file and line where it was finally set, so an error in an inherited value
    points at the parent file. The ``extends`` key itself is removed from the
-   data, so a schema must not declare it.
+   data (a schema may declare it for documentation; it stays at its default).
 
 3. **Validate** against any pydantic model (:func:`load_model`). A
    :class:`pydantic.ValidationError` becomes one :class:`ScenarioError` that
@@ -39,6 +39,7 @@ Three steps, each usable on its own:
        run.yaml:7: at targets.energy_saved_tce: missing required key 'value'
 
    The model defaults to :class:`sim.scenario.schema.Scenario`, imported lazily.
+   A model field ``source_file`` is filled with the scenario's path.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ __all__ = [
     "EXTENDS_KEY",
     "REPLACE_TAG",
     "RESET_TAG",
+    "SOURCE_FILE_FIELD",
     "Location",
     "ResolvedYaml",
     "YamlPath",
@@ -89,6 +91,7 @@ YamlPath = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
 
 EXTENDS_KEY = "extends"
+SOURCE_FILE_FIELD = "source_file"
 RESET_TAG = "!reset"
 REPLACE_TAG = "!replace"
 
@@ -490,9 +493,17 @@ def load_with_sources(
 
     The source map tells, e.g., which file a relative path inside the scenario
     was written in: ``resolved.sources[("population", "register")].file``.
+    When the model declares a ``source_file`` field, it is set to ``path``
+    (before validation, so validators can use it; a value in the file is
+    overridden).
     """
     resolved = resolve(path)
-    return validate_resolved(resolved, model_cls), resolved
+    cls = model_cls or default_model_cls()
+    if SOURCE_FILE_FIELD in cls.model_fields:
+        data = {**resolved.data, SOURCE_FILE_FIELD: Path(path)}
+        checked = ResolvedYaml(data, resolved.sources, resolved.files)
+        return validate_resolved(checked, cls), resolved
+    return validate_resolved(resolved, cls), resolved
 
 
 def validate_resolved(resolved: ResolvedYaml, model_cls: type[M] | None = None) -> M:
@@ -824,6 +835,20 @@ def _problem(
     return _Problem(loc, path, msg)
 
 
+def _problem_of(
+    err: Any,
+    model_cls: type[BaseModel],
+    data: Any,
+    sources: Mapping[YamlPath, Location],
+) -> _Problem:
+    """:func:`_problem`, saying "invalid key" when a mapping's key (not value) is wrong."""
+    p = _problem(err, model_cls, data, sources)
+    if "[key]" in err["loc"]:
+        p.text = f"invalid key: {p.text}"
+        p.in_union = False
+    return p
+
+
 def validation_problems(
     exc: ValidationError,
     model_cls: type[BaseModel],
@@ -839,7 +864,8 @@ def validation_problems(
     Lines are ordered by file (those of ``files``, the applied order of an
     ``extends`` chain, last first: the file the user named comes first) and line.
     """
-    problems = [_problem(err, model_cls, data, sources) for err in exc.errors(include_url=False)]
+    errors = exc.errors(include_url=False)
+    problems = [_problem_of(err, model_cls, data, sources) for err in errors]
 
     merged: list[_Problem] = []
     groups: dict[YamlPath, _Problem] = {}

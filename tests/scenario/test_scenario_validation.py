@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from ruamel.yaml import YAML
-from scenario_test_models import VALID, Park, Root, write
+from scenario_test_models import VALID, Park, Root, Strict, write
 
 from sim.errors import ScenarioError
 from sim.scenario.loader import load_model, load_model_from_dict, resolve
@@ -294,3 +294,32 @@ def test_text_mutations_give_model_or_scenario_error(cut: int, span: int, insert
             assert str(exc).startswith(str(p))
         else:
             assert isinstance(m, Root)
+
+
+class WithSource(Root):
+    """Root with the loader-managed ``source_file`` field."""
+
+    source_file: Path | None = Field(default=None, exclude=True)
+
+
+def test_source_file_is_set_by_loader(tmp_path: Path) -> None:
+    write(tmp_path, "base.yaml", "name: b\n")
+    child = write(tmp_path, "child.yaml", "extends: base.yaml\nsource_file: elsewhere.yaml\n")
+    m = load_model(child, WithSource)
+    assert m.source_file == child
+    assert "source_file" not in m.model_dump()
+
+
+class Yearly(Strict):
+    """A mapping with integer keys."""
+
+    shares: dict[int, float] = Field(default_factory=dict)
+
+
+def test_integer_keys_and_bad_key(tmp_path: Path) -> None:
+    ok = write(tmp_path, "ok.yaml", "shares: {2021: 0.3, 2022: 1}\n")
+    assert load_model(ok, Yearly).shares == {2021: 0.3, 2022: 1.0}
+    bad = write(tmp_path, "bad.yaml", "shares:\n  2021: 0.3\n  later: 1\n")
+    assert problems(bad, Yearly) == [
+        f"{bad}:3: at shares.later: invalid key: expected a whole number, got 'later'"
+    ]
