@@ -129,7 +129,8 @@ class _Tokens:
 
     def where(self) -> str:
         if self.at_end():
-            return f"{self.path}: at end of file (token {self.pos + 1})"
+            last = self.items[-1][1] if self.items else 0
+            return f"{self.path}: at end of file (after line {last}, token {self.pos + 1})"
         tok, ln, col = self.items[self.pos]
         return f"{self.path}: line {ln}, column {col} (token {self.pos + 1}, {tok!r})"
 
