@@ -43,6 +43,6 @@ def main() -> None:
         app()
     except TenglongError as exc:
         Console(stderr=True, highlight=False).print(
-            "error: " + str(exc), markup=False, style="bold red"
+            "error: " + str(exc), markup=False, style="bold red", soft_wrap=True
         )
         sys.exit(exc.exit_code)
