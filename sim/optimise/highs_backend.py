@@ -82,6 +82,24 @@ def new_highs(*, output: bool = False) -> highspy.Highs:
     return h
 
 
+_threads_lock = threading.Lock()
+_threads_in_use: int | None = None
+
+
+def _use_threads(threads: int) -> None:
+    """Resize HiGHS' process-wide thread pool when ``threads`` changes.
+
+    HiGHS refuses a ``threads`` option that differs from its running global
+    scheduler; resetting the scheduler (blocking) lets the new value apply.
+    Do not change ``threads`` while another solve runs in this process.
+    """
+    global _threads_in_use
+    with _threads_lock:
+        if _threads_in_use != threads:  # None: the pool's size is unknown (default)
+            highspy.Highs.resetGlobalScheduler(True)
+        _threads_in_use = threads
+
+
 def highs_version() -> str:
     """The HiGHS library version, e.g. ``"1.16.0"``."""
     return (
@@ -437,8 +455,9 @@ def solve_highs(
             feasible), ``objective`` and ``bound`` are the LP optimum, and
             ``duals`` are filled; ``message`` counts the fractional units.
         threads: HiGHS ``threads`` option (None keeps the HiGHS default).
-            HiGHS shares one thread pool per process, so prefer setting this
-            once.
+            HiGHS shares one thread pool per process: a value different from
+            the previous call's resets that pool, so do not change it while
+            another HiGHS solve runs in a parallel thread.
         progress: called with :class:`ProgressEvent` at start, on every
             improving MIP solution (phase ``"mip"``) and at the end.
         output: let HiGHS print its log (for debugging).
@@ -493,6 +512,7 @@ def solve_highs(
         options["time_limit"] = float(time_limit)
     if threads is not None:
         options["threads"] = int(threads)
+        _use_threads(int(threads))
     for key, value in options.items():
         h.setOptionValue(key, value)
     h.passModel(m.to_highs_lp(integer=True))

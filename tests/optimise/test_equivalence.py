@@ -90,3 +90,31 @@ def test_unavailable_options_are_never_chosen() -> None:
     for sol in (solve_highs(problem), solve_pyomo(problem), brute_force(problem)):
         assert sol.choice.tolist() == [0, 1]
         assert sol.objective == pytest.approx(11.0)
+
+
+@pytest.mark.parametrize(
+    ("rhs", "penalty", "expected"),
+    [
+        (5.0, None, "infeasible"),
+        (5.0, 2.0, 12.0),
+        (-1.0, None, 2.0),
+        (-1.0, 2.0, 2.0),
+    ],
+)
+def test_empty_row(rhs: float, penalty: float | None, expected: str | float) -> None:
+    # row 0 of the family has no members: its lhs is the constant 0
+    problem = ChoiceProblem(
+        np.ones((2, 2, 1)),
+        ["a"],
+        [
+            Constraint(
+                "c", {"a": 1.0}, ">=", np.array([rhs, 0.0]), group=np.array([1, 1]), penalty=penalty
+            )
+        ],
+        Objective({"a": 1.0}),
+    )
+    for sol in (solve_pyomo(problem), solve_highs(problem), brute_force(problem)):
+        if expected == "infeasible":
+            assert sol.status == "infeasible", sol.method
+        else:
+            assert sol.status == "optimal" and sol.objective == pytest.approx(expected), sol.method

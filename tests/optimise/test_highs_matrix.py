@@ -82,3 +82,9 @@ def test_solver_info_and_timings() -> None:
     assert sol.solver_info["name"] == "highs"
     assert "time_limit=10.0" in sol.solver_info["options"]
     assert set(sol.timings) == {"build", "solve"}
+
+
+def test_threads_can_change_between_calls() -> None:
+    p = random_tiny_problem(4)
+    objectives = {solve_highs(p, threads=t).objective for t in (1, 2, 1)}
+    assert len(objectives) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -39,14 +40,8 @@ def _solve_checked(inst: MMKPInstance, seed: int) -> float:
     check(problem, sol)
     original = perm[np.arange(inst.n_groups), sol.choice]
     assert inst.values[np.arange(inst.n_groups), original].sum() == pytest.approx(sol.objective)
-    check(inst.to_problem(), solve_like(sol, original))
+    check(inst.to_problem(), replace(sol, choice=original))
     return sol.objective
-
-
-def solve_like(sol: object, choice: np.ndarray) -> object:
-    from dataclasses import replace
-
-    return replace(sol, choice=choice)  # type: ignore[type-var]
 
 
 @needs_data
@@ -76,20 +71,11 @@ def test_khan_trailer_parsed() -> None:
     assert i07.n_groups == 100
 
 
-def _hh_cases() -> list[tuple[str, int]]:
-    return [(f, k) for f, n in HH_FILES.items() for k in range(n)]
-
-
 @needs_data
-@pytest.mark.parametrize("filename", [f for f in HH_FILES if not f.startswith("TestSet.100")])
+@pytest.mark.parametrize("filename", list(HH_FILES))
 def test_hh_optima_reproduced(filename: str) -> None:
+    # the 100-group set takes ≈ 5 s: not marked slow
     _check_hh_file(filename)
-
-
-@needs_data
-@pytest.mark.slow
-def test_hh_100_groups_reproduced() -> None:
-    _check_hh_file("TestSet.100GP10IT10KP.txt")
 
 
 def _check_hh_file(filename: str) -> None:
