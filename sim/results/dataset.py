@@ -9,7 +9,8 @@ Layout (dimension → variables):
   ``reduced_cost_gap`` (objective units; the chosen option's advantage over
   ``next_best_option`` at the dual prices) and ``effect(enterprise, metric)``.
 * ``project``: candidate new projects and ``project_admitted``.
-* ``district × sector × metric``: ``totals`` of the chosen effects.
+* ``by_district × by_sector × metric``: ``totals`` of the chosen effects
+  (district and sector are enterprise variables, hence the ``by_`` names).
 * ``kpi``: ``kpi_target``, ``kpi_achieved``, ``kpi_base`` (base year),
   ``kpi_baseline_end`` (no action), ``kpi_met``, ``kpi_binding``,
   ``kpi_marginal_cost_yuan`` (元 per unit of the KPI, from the duals),
@@ -270,8 +271,8 @@ def _totals(enterprise: xr.Dataset) -> xr.Dataset:
         axis=-1,
     ).reshape(len(districts), len(sectors), effect.shape[1])
     return xr.Dataset(
-        {"totals": (("district", "sector", "metric"), out)},
-        coords={"district": districts, "sector": sectors, "metric": EFFECT_METRICS},
+        {"totals": (("by_district", "by_sector", "metric"), out)},
+        coords={"by_district": districts, "by_sector": sectors, "metric": EFFECT_METRICS},
     )
 
 
