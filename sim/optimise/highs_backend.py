@@ -441,6 +441,7 @@ def solve_highs(
     threads: int | None = None,
     progress: ProgressCallback | None = None,
     output: bool = False,
+    progress_interval: float = 1.0,
 ) -> Solution:
     """Solve ``problem`` with HiGHS, passing the sparse matrix directly.
 
@@ -458,9 +459,13 @@ def solve_highs(
             HiGHS shares one thread pool per process: a value different from
             the previous call's resets that pool, so do not change it while
             another HiGHS solve runs in a parallel thread.
-        progress: called with :class:`ProgressEvent` at start, on every
-            improving MIP solution (phase ``"mip"``) and at the end.
+        progress: called with :class:`ProgressEvent` at start (phase
+            ``"start"``), on every improving MIP solution and every
+            ``progress_interval`` seconds with HiGHS' current incumbent and
+            bound (phase ``"mip"``), and at the end (phase ``"end"``, message =
+            status).
         output: let HiGHS print its log (for debugging).
+        progress_interval: seconds between periodic progress events.
     """
     method = "highs"
     t_start = time.perf_counter()
@@ -529,6 +534,21 @@ def solve_highs(
             )
 
         h.cbMipImprovingSolution.subscribe(on_improving)
+
+        # HiGHS' MIP logging callback is silent with output off; the interrupt
+        # check fires many times a second, so report its bounds, throttled.
+        last = [time.perf_counter()]
+
+        def on_tick(e: Any) -> None:
+            now = time.perf_counter()
+            if now - last[0] >= progress_interval:
+                last[0] = now
+                d = e.data_out
+                inc, bnd = float(d.mip_primal_bound), float(d.mip_dual_bound)
+                if np.isfinite(inc) or np.isfinite(bnd):
+                    emit("mip", inc, bnd, f"{int(d.mip_node_count)} nodes")
+
+        h.cbMipInterrupt.subscribe(on_tick)
 
     t0 = time.perf_counter()
     h.run()

@@ -122,7 +122,7 @@ def test_time_limit_returns_incumbent_bound_and_gap() -> None:
     problem = read_khan(KHAN / "I04").to_problem()  # ≈250 s to prove optimal
     events: list[ProgressEvent] = []
     t0 = time.perf_counter()
-    sol = solve_highs(problem, time_limit=1.5, progress=events.append)
+    sol = solve_highs(problem, time_limit=1.5, progress=events.append, progress_interval=0.2)
     assert time.perf_counter() - t0 < 60
     assert sol.status == "feasible", sol.message
     assert math.isfinite(sol.objective) and math.isfinite(sol.bound)
@@ -134,7 +134,8 @@ def test_time_limit_returns_incumbent_bound_and_gap() -> None:
     assert events[0].phase == "start" and events[-1].phase == "end"
     assert events[-1].incumbent == sol.objective
     improving = [e for e in events if e.phase == "mip"]
-    assert improving and all(math.isfinite(e.incumbent) for e in improving)
+    assert improving and math.isfinite(improving[-1].incumbent)
+    assert sum(math.isfinite(e.bound) for e in improving) >= 2  # periodic bound reports
 
 
 # -- malformed files -----------------------------------------------------------
