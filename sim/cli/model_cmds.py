@@ -16,7 +16,15 @@ from sim.cli.app import app
 from sim.errors import InputError
 from sim.optimise.problem import ProgressEvent
 
-console = Console(soft_wrap=True, highlight=False)
+def _console() -> Console:
+    """Stdout console; at least 150 columns wide so the KPI table never folds."""
+    import shutil
+
+    width = shutil.get_terminal_size((150, 40)).columns
+    return Console(soft_wrap=True, highlight=False, width=max(width, 150))
+
+
+console = _console()
 
 
 @app.command()

@@ -331,12 +331,16 @@ def _marginal_cost(model: Model, solution: Solution, kpi: str) -> float:
 
 
 def _is_binding(model: Model, solution: Solution, kpi: str) -> bool:
+    """A KPI binds when its row has a non-zero price or no slack left."""
     row = _row_name(kpi)
+    dual = solution.duals.get(row)
+    if dual is not None and len(dual) and np.any(np.abs(np.asarray(dual, float)) > 1e-9):
+        return True
     for c in model.problem.constraints:
         if c.name == row:
             lhs = row_lhs(model.problem, c, solution.choice)
             rhs = c.rhs_array()
-            return bool(np.all(np.abs(lhs - rhs) <= 1e-4 * np.maximum(1.0, np.abs(rhs))))
+            return bool(np.all(np.abs(lhs - rhs) <= 1e-6 * np.maximum(1.0, np.abs(rhs))))
     return False
 
 
@@ -355,13 +359,16 @@ def _row_part(model: Model, solution: Solution) -> xr.Dataset:
         dual = solution.duals.get(c.name)
         duals += (np.full(c.n_rows, np.nan) if dual is None else np.asarray(dual, float)).tolist()
     lhs_arr, rhs_arr = np.array(lhs_all), np.array(rhs_all)
-    binding = np.abs(lhs_arr - rhs_arr) <= 1e-4 * np.maximum(1.0, np.abs(rhs_arr))
+    dual_arr = np.array(duals, dtype=float)
+    binding = (np.abs(np.nan_to_num(dual_arr)) > 1e-9) | (
+        np.abs(lhs_arr - rhs_arr) <= 1e-6 * np.maximum(1.0, np.abs(rhs_arr))
+    )
     return xr.Dataset(
         {
             "row_lhs": ("row", lhs_arr),
             "row_rhs": ("row", rhs_arr),
             "row_sense": ("row", np.array(sense, dtype=str)),
-            "row_dual": ("row", np.array(duals, dtype=float)),
+            "row_dual": ("row", dual_arr),
             "row_binding": ("row", binding),
         },
         coords={"row": np.array(labels, dtype=str)},
