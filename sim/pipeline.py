@@ -180,7 +180,10 @@ def _population(
         syn.n, syn.seed, above_scale_share=syn.above_scale_share, calibration=calibration
     )
     return generated, {
-        "register": f"synthetic(n={syn.n}, seed={syn.seed}, above_scale_share={syn.above_scale_share:.6g})",
+        "register": (
+            f"synthetic(n={syn.n}, seed={syn.seed}, "
+            f"above_scale_share={syn.above_scale_share:.6g})"
+        ),
         "register_sha256": _dataset_hash(generated),
     }
 
@@ -202,10 +205,12 @@ def _dataset_hash(ds: xr.Dataset) -> str:
 
     digest = hashlib.sha256()
     digest.update(np.asarray(ds["enterprise"].values).astype(str).tobytes())
-    for name in sorted(ds.data_vars):
+    for name in sorted(str(v) for v in ds.data_vars):
         values = np.asarray(ds[name].values)
         digest.update(name.encode())
-        digest.update(values.astype(str).tobytes() if values.dtype.kind in "OUS" else values.tobytes())
+        digest.update(
+            values.astype(str).tobytes() if values.dtype.kind in "OUS" else values.tobytes()
+        )
     return digest.hexdigest()
 
 

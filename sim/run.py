@@ -92,8 +92,12 @@ def run_scenario(
         solution = diagnosis.solution
         shortfall = True
 
-    report = verify(model.problem, solution.choice, tol=spec.verify_tolerance,
-                    allowed_shortfall=solution.slacks or None)
+    report = verify(
+        model.problem,
+        solution.choice,
+        tol=spec.verify_tolerance,
+        allowed_shortfall=solution.slacks or None,
+    )
     if report.max_violation > spec.verify_tolerance and not shortfall:
         raise TenglongError(
             f"the independent check found the solver's plan violates '{report.worst_row}' "

@@ -9,12 +9,13 @@ import numpy as np
 import typer
 import xarray as xr
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from sim.cli.app import app
 from sim.errors import InputError
 from sim.optimise.problem import ProgressEvent
+
 
 def _console() -> Console:
     """Stdout console; at least 150 columns wide so the KPI table never folds."""
@@ -81,10 +82,13 @@ def run(
 class _progress:
     """A transient spinner with phase, bound, incumbent and gap."""
 
-    def __enter__(self) -> tuple[Progress, int]:
+    def __enter__(self) -> tuple[Progress, TaskID]:
         self.bar = Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-            console=Console(stderr=True), transient=True,
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
         )
         self.bar.__enter__()
         return self.bar, self.bar.add_task("starting", total=None)
@@ -112,8 +116,17 @@ def _fmt(value: float) -> str:
 def print_summary(ds: xr.Dataset) -> None:
     """The terminal table: every target, achieved value, binding, marginal cost."""
     table = Table(title=f"{ds.attrs.get('scenario', '')}: targets and KPIs (end year)")
-    for column in ("KPI", "unit", "target", "achieved", "base year", "no action", "met",
-                   "binds", "marginal cost (元/unit)"):
+    for column in (
+        "KPI",
+        "unit",
+        "target",
+        "achieved",
+        "base year",
+        "no action",
+        "met",
+        "binds",
+        "marginal cost (元/unit)",
+    ):
         table.add_column(column, justify="right" if column not in ("KPI", "unit") else "left")
     for k in ds["kpi"].values:
         row = ds.sel(kpi=k)
@@ -135,7 +148,8 @@ def print_summary(ds: xr.Dataset) -> None:
     kinds, counts = np.unique(actions, return_counts=True)
     mix = ", ".join(f"{k} {c}" for k, c in zip(kinds, counts, strict=True))
     console.print(
-        f"status {ds.attrs['status']} ({ds.attrs['method']}), objective {ds.attrs['objective']:,.6g}, "
+        f"status {ds.attrs['status']} ({ds.attrs['method']}), "
+        f"objective {ds.attrs['objective']:,.6g}, "
         f"bound {ds.attrs['bound']:,.6g}, gap {ds.attrs['gap']:.2e}, "
         f"independent check max violation {ds.attrs['max_violation']:.1e}"
     )

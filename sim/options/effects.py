@@ -482,8 +482,11 @@ def _merge(
     energy_new = va_base * acquirers.energy_per_va[safe]
     saved = np.clip(data.energy - energy_new, 0.0, None)
     writer.set("energy_saved_tce", saved, mask)
-    writer.set("co2_cut_t", data.co2 * np.divide(saved, data.energy, where=data.energy > 0,
-                                                    out=np.zeros_like(saved)), mask)
+    writer.set(
+        "co2_cut_t",
+        data.co2 * np.divide(saved, data.energy, where=data.energy > 0, out=np.zeros_like(saved)),
+        mask,
+    )
     writer.set("jobs_lost", data.employees * (1 - p.jobs_retained_share), mask)
     investment = data.land * p.investment_wan_per_mu
     subsidy = np.minimum(p.subsidy_cap_wan, p.subsidy_share * investment)

@@ -73,7 +73,9 @@ def city_targets(options: OptionSet, scenario: Scenario, baseline: Baseline) -> 
         value = getattr(scenario.targets, key)
         if value is not None:
             out.append(
-                Constraint(f"target:{key}", {metric: 1.0}, ">=", _absolute(value, scenario, baseline))
+                Constraint(
+                    f"target:{key}", {metric: 1.0}, ">=", _absolute(value, scenario, baseline)
+                )
             )
     return out
 
@@ -211,7 +213,7 @@ def limits(options: OptionSet, scenario: Scenario, baseline: Baseline) -> list[C
                 "limit:district_jobs_lost",
                 {"jobs_lost": 1.0},
                 "<=",
-                lim.district_jobs_lost_share_max * jobs,
+                (lim.district_jobs_lost_share_max * jobs).astype(np.float64),
                 full_group,
                 names.tolist(),
             )

@@ -100,7 +100,9 @@ def _elastic(problem: ChoiceProblem, factor: float, rows: Callable[[str], bool])
     return replace(problem, constraints=constraints)
 
 
-def _shortfalls(problem: ChoiceProblem, solution: Solution, elastic: list[Constraint]) -> list[Shortfall]:
+def _shortfalls(
+    problem: ChoiceProblem, solution: Solution, elastic: list[Constraint]
+) -> list[Shortfall]:
     out = []
     for c in elastic:
         lhs = row_lhs(problem, c, solution.choice)
@@ -129,7 +131,9 @@ def _binding(problem: ChoiceProblem, solution: Solution) -> list[str]:
     return out
 
 
-def diagnose(problem: ChoiceProblem, solve: SolveFn, *, penalty_factor: float = 1000.0) -> Diagnosis:
+def diagnose(
+    problem: ChoiceProblem, solve: SolveFn, *, penalty_factor: float = 1000.0
+) -> Diagnosis:
     """Find the smallest shortfalls of an infeasible scenario.
 
     Args:

@@ -234,7 +234,15 @@ def _project_part(model: Model, choice: IntArray) -> xr.Dataset:
     if units.size == 0:
         return xr.Dataset()
     admitted = options.slot_kinds[choice[units]] == "admit"
-    keys = ["district", "sector", "land_mu", "energy_tce", "value_added_wan", "tax_wan", "employees"]
+    keys = [
+        "district",
+        "sector",
+        "land_mu",
+        "energy_tce",
+        "value_added_wan",
+        "tax_wan",
+        "employees",
+    ]
     ids = options.unit_ids[units]
     data = {f"project_{k}": ("project", _project_values(model, k, units)) for k in keys}
     data["project_admitted"] = ("project", admitted)
@@ -300,7 +308,12 @@ def _row_name(kpi: str) -> str:
     limits = {"public_cost_wan": "limit:budget_wan", "jobs_lost": "limit:jobs_lost"}
     if kpi in limits:
         return limits[kpi]
-    ratio = ("tax_per_mu_wan", "va_per_mu_wan", "labour_productivity_wan", "energy_intensity_reduction")
+    ratio = (
+        "tax_per_mu_wan",
+        "va_per_mu_wan",
+        "labour_productivity_wan",
+        "energy_intensity_reduction",
+    )
     return f"kpi:{kpi}" if kpi in ratio else f"target:{kpi}"
 
 
@@ -317,7 +330,10 @@ def _marginal_cost(model: Model, solution: Solution, kpi: str) -> float:
         return float("nan")
     value = float(dual[0])
     if kpi in ("tax_per_mu_wan", "va_per_mu_wan"):
-        value *= model.baseline.kpi_constant["land"] + chosen(model, solution.choice, "land_kpi_mu").sum()
+        value *= (
+            model.baseline.kpi_constant["land"]
+            + chosen(model, solution.choice, "land_kpi_mu").sum()
+        )
     elif kpi == "labour_productivity_wan":
         value *= (
             model.baseline.kpi_constant["employees"]
@@ -378,8 +394,17 @@ def _row_part(model: Model, solution: Solution) -> xr.Dataset:
 def decisions_table(ds: xr.Dataset) -> pd.DataFrame:
     """Per-enterprise decisions of a result (acting firms), for the CSV."""
     acting = ds["acting"].values.astype(bool)
-    cols = ["district", "sector", "muni_class", "action", "option", "action_target", "action_year",
-            "next_best_option", "reduced_cost_gap"]
+    cols = [
+        "district",
+        "sector",
+        "muni_class",
+        "action",
+        "option",
+        "action_target",
+        "action_year",
+        "next_best_option",
+        "reduced_cost_gap",
+    ]
     frame = pd.DataFrame({c: ds[c].values[acting] for c in cols if c in ds})
     for k, metric in enumerate(ds["metric"].values.astype(str)):
         frame[metric] = ds["effect"].values[acting, k]

@@ -37,7 +37,9 @@ def explain_enterprise(ds: xr.Dataset, enterprise_id: str) -> str:
         + (f" → {firm['action_target'].item()}" if str(firm["action_target"].item()) else ""),
     ]
     if not bool(firm["acting"]):
-        lines.append("  not in the choice problem: not a 高耗低效 candidate or exempt (keeps by rule).")
+        lines.append(
+            "  not in the choice problem: not a 高耗低效 candidate or exempt (keeps by rule)."
+        )
         return "\n".join(lines)
     gap = float(firm["reduced_cost_gap"])
     if np.isfinite(gap):

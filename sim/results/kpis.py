@@ -37,8 +37,10 @@ class KPI:
         if self.target is None:
             return True
         tol = 1e-6 * max(1.0, abs(self.target))
-        return self.achieved >= self.target - tol if self.sense == ">=" else (
-            self.achieved <= self.target + tol
+        return (
+            self.achieved >= self.target - tol
+            if self.sense == ">="
+            else (self.achieved <= self.target + tol)
         )
 
 
@@ -145,7 +147,9 @@ def compute_kpis(model: Model, choice: IntArray) -> list[KPI]:
     ]
     for key, sense, limit in side:
         label, unit = LABELS_ZH[key]
-        out.append(KPI(key, label, unit, sense, limit, 0.0, 0.0, float(chosen(model, choice, key).sum())))
+        out.append(
+            KPI(key, label, unit, sense, limit, 0.0, 0.0, float(chosen(model, choice, key).sum()))
+        )
     admitted = model.options.is_project & (model.options.slot_kinds[choice] == "admit")
     label, unit = LABELS_ZH["projects_admitted"]
     out.append(KPI("projects_admitted", label, unit, ">=", None, 0.0, 0.0, float(admitted.sum())))

@@ -15,6 +15,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+MuniClass = Literal["A", "B", "C", "D"]
+SplitTarget = Literal["land_freed_mu", "energy_saved_tce", "co2_cut_t", "firms_rectified"]
+
+
+def _split(*names: SplitTarget) -> list[SplitTarget]:
+    return list(names)
+
+
+def _classes(*names: MuniClass) -> list[MuniClass]:
+    return list(names)
+
 
 class Strict(BaseModel):
     """Base of every scenario section: unknown keys are refused."""
@@ -101,8 +112,9 @@ class Eligibility(Strict):
     candidates_only: bool = Field(
         True, description="Only 高耗低效 candidates from the screening may act; others keep."
     )
-    exempt_classes: list[Literal["A", "B", "C", "D"]] = Field(
-        default_factory=lambda: ["A"], description="亩均 classes that never act (A-class exempt)."
+    exempt_classes: list[MuniClass] = Field(
+        default_factory=lambda: _classes("A"),
+        description="亩均 classes that never act (A-class exempt).",
     )
     violators_must_act: bool = Field(
         True, description="违法违规 firms cannot keep: they must take an action."
@@ -164,8 +176,8 @@ class MergeAction(Strict):
     acquirers_per_sector: int = Field(
         4, ge=1, description="Acquirer pool: the largest A/B-class firms per sector."
     )
-    acquirer_classes: list[Literal["A", "B", "C", "D"]] = Field(
-        default_factory=lambda: ["A", "B"], description="Classes that may acquire."
+    acquirer_classes: list[MuniClass] = Field(
+        default_factory=lambda: _classes("A", "B"), description="Classes that may acquire."
     )
     capacity_share_of_own_land: float = Field(
         0.5,
@@ -216,9 +228,7 @@ class UpgradeLevel(Strict):
     jobs_change_share: float = Field(
         0.0, ge=-1, le=1, description="Change in employment (automation: negative)."
     )
-    capex_wan_per_tce: float = Field(
-        ge=0, description="Capex per tce/yr saved (万元 per tce/yr)."
-    )
+    capex_wan_per_tce: float = Field(ge=0, description="Capex per tce/yr saved (万元 per tce/yr).")
     subsidy_share: float = Field(ge=0, le=1, description="Public share of capex (技改 subsidy).")
 
 
@@ -301,11 +311,9 @@ class DistrictSplit(Strict):
     shares: dict[str, float] = Field(
         default_factory=dict, description="Explicit district shares (mode = explicit)."
     )
-    targets: list[Literal["land_freed_mu", "energy_saved_tce", "co2_cut_t", "firms_rectified"]] = (
-        Field(
-            default_factory=lambda: ["land_freed_mu", "energy_saved_tce"],
-            description="Which city targets are split by district.",
-        )
+    targets: list[SplitTarget] = Field(
+        default_factory=lambda: _split("land_freed_mu", "energy_saved_tce"),
+        description="Which city targets are split by district.",
     )
 
 
