@@ -415,23 +415,26 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, _Source]:
     )
 
 
+def _pick_sheet(path: Path, names: list[str], sheet: str | int | None) -> str:
+    if sheet is None:
+        return names[0]
+    if isinstance(sheet, int):
+        if not 0 <= sheet < len(names):
+            raise RegisterError(f"{path}: no sheet number {sheet}; sheets are {names}.")
+        return names[sheet]
+    if sheet in names:
+        return sheet
+    raise RegisterError(f"{path}: no sheet named {sheet!r}; sheets are {names}.")
+
+
 def _read_excel(path: Path, sheet: str | int | None) -> tuple[pd.DataFrame, _Source]:
     try:
         book = pd.ExcelFile(path, engine="openpyxl")
     except Exception as exc:  # openpyxl raises many types for non-xlsx content
         raise RegisterError(f"{path}: not a readable Excel .xlsx workbook ({exc}).") from None
-    names = [str(s) for s in book.sheet_names]
-    if sheet is None:
-        sheet_name = names[0]
-    elif isinstance(sheet, int):
-        if not 0 <= sheet < len(names):
-            raise RegisterError(f"{path}: no sheet number {sheet}; sheets are {names}.")
-        sheet_name = names[sheet]
-    elif sheet in names:
-        sheet_name = sheet
-    else:
-        raise RegisterError(f"{path}: no sheet named {sheet!r}; sheets are {names}.")
-    df = book.parse(sheet_name, dtype=object)
+    with book:
+        sheet_name = _pick_sheet(path, [str(s) for s in book.sheet_names], sheet)
+        df = pd.read_excel(book, sheet_name=sheet_name, dtype=object)
     return df, _Source(path, "excel", sheet=sheet_name)
 
 
