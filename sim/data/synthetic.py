@@ -11,14 +11,20 @@ Model, per firm ``i`` in group ``g`` (above-scale 规上 or below-scale):
 * latent efficiency ``e ~ N(0, 1)``; mean-one multipliers
   ``m(b, s) = exp(b·e + s·ε − (b² + s²)/2)`` with fresh ``ε ~ N(0, 1)``.
 * land (mu) = 5 + c_g · size_rel[s] · exp(σ_g·z + size_loading·e): a floor at the 亩均
-  evaluation's 5 mu and a heavy right tail; efficient firms are larger.
-* VA (万元) = land · k_va · va_per_mu_rel[s] · m(+b, s)
+  evaluation's 5 mu and a heavy right tail (z ~ N(0, 1) is the size draw).
+* VA (万元) = land · k_va · va_per_mu_rel[s] · m(+b, s): efficiency shows as output per mu.
 * tax = VA · k_tax · tax_rate[s] · m(+b, s)    (low-tax firms hold more land per VA)
-* energy (tce) = VA · k_e · energy_intensity[s] · m(−b, s)
+* energy (tce) = VA · k_e · level[s] · exp(−b·e + s·ε − κ·z − ½(b² + s² + κ²)), where
+  level is the sector's energy intensity (to the power ``sector_intensity_exponent``
+  for below-scale firms) and κ = ``intensity_scale_loading`` (economies of scale).
+  Heavy tail: at the default size firms ≥ 1,000 tce are ≈ 8% of firms and hold
+  ≈ 78% of all energy.
 * employees = VA / (k_lp · productivity_rel[s] · m(+b, s))
 * revenue = VA / (va_to_revenue · m(0, s)), clipped to the group's side of the
   2,000万元 规上 threshold; R&D = revenue · k_rd · rd_rel[s] · m(+b, s).
 * CO2 (t) = energy · emission factor (2.0 t/tce).
+* violation ~ 2% and 两高 ~ 7% (mostly two_high sectors, mostly below-scale), both
+  more likely for low e; park: 60% of firms, a park of their district (by capacity).
 
 The scale constants ``c_g, k_*`` are *raked* on the drawn population so
 that each group's totals equal its per-firm control totals × group size:
@@ -28,8 +34,10 @@ va_per_employee, R&D = revenue · rd_share. Totals therefore scale exactly
 with n: ``generate_population(n)`` is a Hangzhou scaled by n / 20,000 (at the
 default above-scale share 1/3, above-scale VA = 4.1e7 万元 · n / 20,000).
 Below-scale VA is then capped and above-scale VA floored (a few firms) to
-keep revenue on the right side of the threshold, so totals are exact up to
-about 1%.
+keep revenue on the right side of the threshold, so above-scale totals are
+exact up to about 1% (below-scale VA ends ≈ 45% under its pre-cap target).
+Caveat: with heavy tails the rake factors depend on the largest draws, so
+counts such as "firms ≥ 1,000 tce" vary by ±1 point between seeds.
 """
 
 from __future__ import annotations
