@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MuniClass = Literal["A", "B", "C", "D"]
 SplitTarget = Literal["land_freed_mu", "energy_saved_tce", "co2_cut_t", "firms_rectified"]
@@ -30,7 +30,8 @@ def _classes(*names: MuniClass) -> list[MuniClass]:
 class Strict(BaseModel):
     """Base of every scenario section: unknown keys are refused."""
 
-    model_config = ConfigDict(extra="forbid", frozen=False)
+    # allow_inf_nan=False: NaN or ±inf in a scenario is a mistake, never a setting.
+    model_config = ConfigDict(extra="forbid", frozen=False, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------- population
@@ -357,6 +358,66 @@ class Limits(Strict):
 
 
 # --------------------------------------------------------------------- phasing
+RampKind = Literal["exit", "merge", "relocate", "upgrade"]
+
+
+def _default_ramp() -> dict[RampKind, list[float]]:
+    return {"upgrade": [0.5, 1.0]}
+
+
+class Trajectories(Strict):
+    """How the chosen actions unfold year by year (月督查、季通报、年总评).
+
+    Used by ``sim.simulate`` for the yearly KPI paths, whether or not phasing is
+    enabled (without phasing every action takes effect in ``horizon.start_year``).
+    """
+
+    ramp_up: dict[RampKind, list[float]] = Field(
+        default_factory=_default_ramp,
+        description="Share of an action's energy saving and change of VA, tax, energy and jobs "
+        "realised in its action year, the next year, ...; the last value holds afterwards. "
+        "Kinds not listed take full effect in their action year. The optimiser's end-year "
+        "accounting counts the full effect, so trajectories equal it at the end year only "
+        "when the ramp-up is complete by then.",
+    )
+    project_lag_years: int = Field(
+        1,
+        ge=0,
+        description="Years between admitting a new project (horizon.start_year) and its output.",
+    )
+    land_stock_mu: float = Field(
+        470_000,
+        gt=0,
+        description="Industrial land stock in the base year (mu); city level, scaled with "
+        "population.scale_to_population. Default above the 300 km² floor.",
+    )
+    land_floor_mu: float = Field(
+        450_000,
+        ge=0,
+        description="严守300平方公里工业用地: the stock must stay at or above this (mu; 300 km²).",
+    )
+    land_replacement_ratio: float = Field(
+        1.2,
+        ge=0,
+        description="占补平衡: new industrial land supplied per mu converted to other use.",
+    )
+    new_land_supply_mu_per_year: float = Field(
+        0.0,
+        ge=0,
+        description="Other newly added industrial land per year (mu), e.g. 6000 per the plan; "
+        "0 counts only the 1:1.2 replacement.",
+    )
+
+    @model_validator(mode="after")
+    def _ramps(self) -> Trajectories:
+        for kind, shares in self.ramp_up.items():
+            if not shares or any(not 0 <= v <= 1 for v in shares):
+                raise ValueError(
+                    f"ramp_up.{kind}: give one or more shares between 0 and 1, got {shares}"
+                )
+        return self
+
+
 class Phasing(Strict):
     """Multi-year scheduling: the optimiser chooses the year of each action."""
 
@@ -367,6 +428,10 @@ class Phasing(Strict):
     )
     budget_wan_per_year: dict[int, float] = Field(
         default_factory=dict, description="Yearly budget caps (万元)."
+    )
+    trajectories: Trajectories = Field(
+        default_factory=Trajectories,
+        description="Yearly simulation of the plan: ramp-up, project lag, industrial land balance.",
     )
 
 
@@ -438,10 +503,36 @@ class Uncertainty(Strict):
     parameters: dict[str, Distribution] = Field(
         default_factory=dict,
         description="Dotted scenario path (e.g. actions.upgrade.levels.0.energy_saving_share) "
-        "or a named factor (upgrade_saving, cost, growth) → distribution.",
+        "or a named factor (upgrade_saving, cost, va_growth, ...; see sim.simulate.factors) → "
+        "distribution of a multiplicative factor on its nominal value (mean 1).",
     )
     robust_alpha: float | None = Field(
         None, gt=0, lt=1, description="Robust planning: meet targets in ≥ 1−α of draws."
+    )
+    robust_draws: int = Field(
+        40, ge=1, description="Robust planning: sampled draws whose target rows join the problem."
+    )
+    robust_mode: Literal["chance", "all"] = Field(
+        "chance",
+        description="chance: targets met in ≥ 1−α·robust_backoff of the sampled draws (one "
+        "switch per draw); all: met in every sampled draw (the scenario approach).",
+    )
+    robust_backoff: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="In-sample violation share allowed = α × backoff, a margin so that the "
+        "plan keeps ≥ 1−α on held-out draws.",
+    )
+    holdout_draws: int = Field(
+        1000, ge=1, description="Held-out draws that validate a robust plan."
+    )
+    holdout_seed: int | None = Field(
+        None, description="Seed of the held-out draws (default: seed + 1000, never the same)."
+    )
+    quantiles: list[float] = Field(
+        default_factory=lambda: [0.05, 0.25, 0.5, 0.75, 0.95],
+        description="Quantiles of the fan charts.",
     )
 
 
@@ -492,3 +583,14 @@ class Scenario(Strict):
     source_file: Path | None = Field(
         None, exclude=True, description="Set by the loader: the scenario's own file."
     )
+
+    @field_validator("name")
+    @classmethod
+    def _file_name(cls, name: str) -> str:
+        # Results go to <out>/<name>.nc, so the name must be a plain file name.
+        if not name.strip() or name in (".", "..") or any(c in name for c in "/\\\0"):
+            raise ValueError(
+                f"the name {name!r} must be a plain file name (results go to <out>/<name>.nc): "
+                "not empty, no '/' or '\\'"
+            )
+        return name
