@@ -288,7 +288,8 @@ class Profiles:
 def profiles(model: Model, *, ramp: bool = True) -> Profiles:
     """When each slot's effects count in each year, base year .. ``report_until``.
 
-    ``ramp=False`` gives the optimiser's accounting (full effect from the action year).
+    ``ramp=False`` gives the optimiser's accounting: full effect from the action
+    year, admitted projects counted from the start year.
     """
     scenario = model.scenario
     h = scenario.horizon
@@ -310,7 +311,8 @@ def profiles(model: Model, *, ramp: bool = True) -> Profiles:
     once = ((since == 0) & acts[:, None]).astype(float)
     lag = scenario.actions.redevelopment.lag_years
     entrant_on = ((since >= lag) & acts[:, None]).astype(float)
-    project_on = (years >= h.start_year + spec.project_lag_years).astype(float)
+    project_lag = spec.project_lag_years if ramp else 0
+    project_on = (years >= h.start_year + project_lag).astype(float)
     return Profiles(years, step, ramp_m, once, entrant_on, project_on)
 
 
