@@ -10,6 +10,7 @@ overrides are checked on the chosen plans.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,7 @@ def test_raising_a_target_never_lowers_the_minimum_cost_tiny(target: str) -> Non
         sol = brute_force(model.problem)
         assert sol.status == "optimal", (target, level)
         costs.append(sol.objective)
-    assert all(b >= a - 1e-9 for a, b in zip(costs, costs[1:], strict=False)), costs
+    assert all(b >= a - 1e-9 for a, b in itertools.pairwise(costs)), costs
     assert costs[-1] > costs[0]  # the sweep is not flat
 
 
@@ -104,7 +105,7 @@ def test_loosening_the_budget_never_lowers_the_attainable_va_tiny() -> None:
         sol = brute_force(model.problem)
         assert sol.status == "optimal", budget
         values.append(sol.objective)
-    assert all(b >= a - 1e-9 for a, b in zip(values, values[1:], strict=False)), values
+    assert all(b >= a - 1e-9 for a, b in itertools.pairwise(values)), values
     assert values[-1] > values[0]
 
 
