@@ -24,6 +24,7 @@ from sim.results.dataset import build_result, write_decisions, write_result
 from sim.results.kpis import KPI, compute_kpis
 from sim.results.manifest import build_manifest, to_json
 from sim.scenario.schema import Scenario
+from sim.simulate.trajectories import add_trajectories
 
 SOLVED = ("optimal", "feasible")
 
@@ -128,6 +129,7 @@ def run_scenario(
         },
     )
     dataset = build_result(model, solution, report, kpis, to_json(manifest), shortfall=shortfall)
+    dataset = add_trajectories(dataset, model, solution.choice)  # yearly paths (sim.simulate)
     return RunOutcome(model, solution, report, kpis, dataset, diagnosis, shortfall)
 
 
