@@ -1,0 +1,1140 @@
+"""Price-directed (Lagrangian) decomposition with an exact core, for huge choice problems.
+
+The choice problem (``sim.optimise.problem``) has many units and few coupling
+rows. Written in *maximisation form* (``c = +objective`` for max, ``−objective``
+for min, elastic shortfall slacks costing ``penalty``), its Lagrangian dual is
+
+    L(λ) = Σ_i max_o (c_io − Σ_r λ_r a_rio) + Σ_r λ_r b_r ,
+
+with ``λ_r ≥ 0`` on ``≤`` rows, ``≤ 0`` on ``≥`` rows, free on ``==`` rows and
+``|λ_r| ≤ penalty`` on elastic rows. ``L(λ)`` bounds the optimum from above for
+every such λ, and ``min_λ L(λ)`` equals the LP relaxation's optimum.
+
+The solver works in three stages, none of which loops over units in Python:
+
+1. **Prices.** Solve the LP relaxation on a random sample of units (right-hand
+   sides scaled to the sample) for starting prices, then *sift*: price every
+   unit, keep the units whose best option is not clear (small reduced-cost
+   margin) in a core LP, fix all others at their best option (their activity
+   moves to the right-hand side), solve the core LP with HiGHS, take its row
+   duals as the new prices and add every fixed unit whose fixed option is no
+   longer a best response. When no such unit is left, the core LP solution
+   plus the fixed units is an optimal solution of the *full* LP relaxation and
+   ``L(λ)`` equals its value. Each pricing pass is vectorised over
+   ``(units, options)`` per constraint family.
+2. **Incumbent.** Round the LP (the LP has at most as many fractional units as
+   coupling rows) and solve a small exact MIP over the most ambiguous units
+   with the rest fixed; this gives a feasible plan early.
+3. **Certificate.** With incumbent value ``z`` and bound ``L``, an option whose
+   reduced-cost disadvantage against the unit's best option exceeds
+   ``L − z`` cannot be part of any plan better than ``z`` (reduced-cost
+   fixing). Units left with one option are fixed; the remaining *free* units
+   go to an exact HiGHS MIP (warm-started with the incumbent). When that MIP is
+   solved, the incumbent is proven optimal for the whole problem; otherwise
+   the core is enlarged until the gap is closed or the time limit is hit.
+
+The returned :class:`~sim.optimise.problem.Solution` always carries the
+honest bound and gap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+import scipy.sparse as sp
+
+from sim.optimise.problem import (
+    BoolArray,
+    ChoiceProblem,
+    FloatArray,
+    IntArray,
+    ProgressCallback,
+    ProgressEvent,
+    Solution,
+    relative_gap,
+)
+
+__all__ = ["DecompositionStats", "LagrangianModel", "solve_decomposition"]
+
+_LE, _GE, _EQ = 0, 1, 2
+_SENSE_CODE = {"<=": _LE, ">=": _GE, "==": _EQ}
+INF = float(highspy.kHighsInf)
+
+_banner_lock = threading.Lock()
+_banner_done = False
+
+
+@contextlib.contextmanager
+def _stdout_silenced() -> Iterator[None]:
+    """Silence process-level stdout (fd 1) briefly (HiGHS prints a banner once)."""
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _new_highs() -> highspy.Highs:
+    """A quiet ``Highs`` instance."""
+    global _banner_done
+    with _banner_lock:
+        if not _banner_done:
+            with _stdout_silenced():
+                h = highspy.Highs()
+            _banner_done = True
+        else:
+            h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    return h
+
+
+# ---------------------------------------------------------------------------
+# Compiled model
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Family:
+    """One constraint family's per-(unit, option) data.
+
+    ``rows`` holds *global* row indices (``-1`` = pair not in the family):
+    ``None`` when every pair feeds the single row ``offset``; shape ``(n,)``
+    when the row depends on the unit only; ``(n, O)`` otherwise.
+    """
+
+    name: str
+    values: FloatArray
+    rows: IntArray | None
+    offset: int
+    n_rows: int
+
+    def rows_of(self, units: IntArray | slice, n_options: int) -> IntArray:
+        """Global row index of every pair of ``units`` as ``(k, O)``."""
+        if self.rows is None:
+            k = self.values[units].shape[0]
+            return np.full((k, n_options), self.offset, dtype=np.int64)
+        r = self.rows[units]
+        if r.ndim == 1:
+            return np.broadcast_to(r[:, None], (r.shape[0], n_options)).astype(np.int64)
+        return r.astype(np.int64)
+
+    def rows_at(self, units: IntArray, options: IntArray) -> IntArray:
+        """Global row index of the pairs ``(units[j], options[j])``."""
+        if self.rows is None:
+            return np.full(units.shape[0], self.offset, dtype=np.int64)
+        if self.rows.ndim == 1:
+            return self.rows[units].astype(np.int64)
+        return self.rows[units, options].astype(np.int64)
+
+
+class LagrangianModel:
+    """The choice problem compiled for pricing: objective and family row values.
+
+    Everything is in maximisation form. Per family the ``(n, O)`` row values are
+    computed once (families with identical coefficients share one array).
+
+    Attributes:
+        n, n_options, m: units, option slots, coupling rows.
+        sign: ``+1`` for a max objective, ``-1`` for min.
+        c: maximisation-form objective per pair (0 where unavailable).
+        available: ``(n, O)`` availability mask.
+        families: compiled constraint families.
+        sense, rhs, penalty: per global row (penalty ``inf`` for hard rows).
+        lam_lo, lam_hi: sign/penalty box of the multipliers.
+        row_scale: ``Σ_i max_o |a_rio|`` per row, for feasibility tolerances.
+    """
+
+    def __init__(self, problem: ChoiceProblem) -> None:
+        eff = problem.effects
+        self.problem = problem
+        self.n, self.n_options = problem.n_units, problem.n_options
+        # All linear forms in one chunked pass over ``effects``: per chunk of
+        # units, NaN → 0 and one matrix product with the weight vectors.
+        keys: list[tuple[tuple[str, float], ...]] = []
+
+        def key_of(weights: dict[str, float]) -> tuple[tuple[str, float], ...]:
+            key = tuple(sorted((m, float(w)) for m, w in weights.items() if w != 0.0))
+            if key not in keys:
+                keys.append(key)
+            return key
+
+        obj_key = key_of(problem.objective.weights)
+        con_keys = [key_of(c.coefficients) for c in problem.constraints]
+        wmat = np.zeros((eff.shape[2], len(keys)))
+        for j, key in enumerate(keys):
+            for metric, w in key:
+                wmat[problem.metric_index(metric), j] += w
+        forms = [np.zeros((self.n, self.n_options)) for _ in keys]
+        avail = np.zeros((self.n, self.n_options), dtype=bool)
+        chunk = max(1, 2_000_000 // max(1, self.n_options * eff.shape[2]))
+        for lo in range(0, self.n, chunk):
+            block = eff[lo : lo + chunk]
+            nan = np.isnan(block)
+            avail[lo : lo + chunk] = ~nan.all(axis=2)
+            flat = np.where(nan, 0.0, block).reshape(-1, block.shape[2])
+            vals = wmat.T @ flat.T  # (forms, pairs): the fast BLAS layout here
+            for j in range(len(keys)):
+                forms[j][lo : lo + chunk] = vals[j].reshape(block.shape[0], block.shape[1])
+        for f in forms:
+            f[~avail] = 0.0
+        self.available: BoolArray = avail
+        cache = dict(zip(keys, forms, strict=True))
+
+        def combine(weights: dict[str, float]) -> FloatArray:
+            return cache[key_of(weights)]
+
+        del obj_key, con_keys
+        self.sign = 1.0 if problem.objective.sense == "max" else -1.0
+        self.c: FloatArray = self.sign * combine(problem.objective.weights)
+        if self.sign < 0:
+            self.c[~avail] = 0.0
+        self.families: list[_Family] = []
+        senses: list[FloatArray] = []
+        rhs: list[FloatArray] = []
+        pens: list[FloatArray] = []
+        self.row_labels: list[str] = []
+        offset = 0
+        for con in problem.constraints:
+            k = con.n_rows
+            values = combine(con.coefficients)
+            rows: IntArray | None
+            if con.group is None:
+                rows = None
+            else:
+                g = np.asarray(con.group, dtype=np.int64)
+                if g.shape not in ((self.n,), (self.n, self.n_options)):
+                    raise ValueError(f"constraint {con.name!r}: group has shape {g.shape}")
+                if g.size and (g.max() >= k or g.min() < -1):
+                    raise ValueError(f"constraint {con.name!r}: group index out of range")
+                rows = np.where(g >= 0, g + offset, -1).astype(np.int32)
+            self.families.append(_Family(con.name, values, rows, offset, k))
+            senses.append(np.full(k, _SENSE_CODE[con.sense], dtype=np.int64))
+            rhs.append(con.rhs_array())
+            pen = INF if con.penalty is None else float(con.penalty)
+            if con.penalty is not None and pen < 0:
+                raise ValueError(f"constraint {con.name!r}: negative penalty")
+            pens.append(np.full(k, pen))
+            self.row_labels.extend(con.row_labels())
+            offset += k
+        self.m = offset
+        self.max_abs: list[FloatArray] = [np.abs(f.values).max(axis=1) for f in self.families]
+        self.sense: IntArray = np.concatenate(senses) if senses else np.zeros(0, np.int64)
+        self.rhs: FloatArray = np.concatenate(rhs) if rhs else np.zeros(0)
+        self.penalty: FloatArray = np.concatenate(pens) if pens else np.zeros(0)
+        self.lam_lo = np.where(self.sense == _LE, 0.0, -self.penalty)
+        self.lam_hi = np.where(self.sense == _GE, 0.0, self.penalty)
+        self.elastic: BoolArray = np.isfinite(self.penalty)
+        # Σ_i max_o |a_rio| per row (tolerances, big-M scaling)
+        scale = np.zeros(self.m + 1)
+        for fam in self.families:
+            if fam.rows is None:
+                scale[fam.offset] += float(np.abs(fam.values).max(axis=1).sum())
+            elif fam.rows.ndim == 1:
+                scale += np.bincount(
+                    np.where(fam.rows >= 0, fam.rows, self.m),
+                    weights=np.abs(fam.values).max(axis=1),
+                    minlength=self.m + 1,
+                )
+            else:
+                for o in range(self.n_options):
+                    r = fam.rows[:, o]
+                    scale += np.bincount(
+                        np.where(r >= 0, r, self.m),
+                        weights=np.abs(fam.values[:, o]),
+                        minlength=self.m + 1,
+                    ) / self.n_options
+        self.row_scale: FloatArray = scale[: self.m]
+        self.feas_tol: FloatArray = 1e-6 * np.maximum(1.0, np.abs(self.rhs)) + 1e-9 * self.row_scale
+        self.c_scale = float(np.abs(self.c).max()) if self.c.size else 1.0
+
+    # -- pricing -----------------------------------------------------------
+    def clip(self, lam: FloatArray) -> FloatArray:
+        """Project multipliers onto their sign/penalty box."""
+        return np.clip(lam, self.lam_lo, self.lam_hi)
+
+    def reduced(self, lam: FloatArray, units: IntArray | None = None) -> FloatArray:
+        """``c_io − Σ_r λ_r a_rio`` as ``(n, O)`` (or for ``units``); −inf where unavailable."""
+        sel: IntArray | slice = slice(None) if units is None else units
+        d = np.array(self.c[sel], dtype=float, copy=True)
+        lam_ext = np.append(lam, 0.0)  # index -1 → 0
+        for fam in self.families:
+            if fam.rows is None:
+                mu = lam[fam.offset]
+                if mu != 0.0:
+                    d -= mu * fam.values[sel]
+                continue
+            if not np.any(lam[fam.offset : fam.offset + fam.n_rows]):
+                continue
+            r = fam.rows[sel]
+            if r.ndim == 1:
+                d -= lam_ext[r][:, None] * fam.values[sel]
+            else:
+                d -= lam_ext[r] * fam.values[sel]
+        d[~self.available[sel]] = -np.inf
+        return d
+
+    def dual_value(self, lam: FloatArray) -> tuple[float, FloatArray]:
+        """``L(λ)`` (λ must be in its box) and the reduced costs ``(n, O)``."""
+        d = self.reduced(lam)
+        return float(d.max(axis=1).sum() + lam @ self.rhs), d
+
+    def flip_radius(self, width: FloatArray) -> FloatArray:
+        """Per unit, an upper bound on how much any option's reduced cost can
+        move when every price moves by at most ``width``
+        (``Σ_f max_{r∈f} width_r · max_o |a_fio|``, exact row for unit-level groups)."""
+        acc = np.zeros(self.n)
+        w_ext = np.append(width, 0.0)
+        for fam, mabs in zip(self.families, self.max_abs, strict=True):
+            if fam.rows is None:
+                acc += width[fam.offset] * mabs
+            elif fam.rows.ndim == 1:
+                acc += w_ext[fam.rows] * mabs
+            else:
+                acc += float(width[fam.offset : fam.offset + fam.n_rows].max()) * mabs
+        return acc
+
+    def subsample(self, idx: IntArray, scale: float) -> LagrangianModel:
+        """The model restricted to units ``idx`` with right-hand sides × ``scale``.
+
+        Used for starting prices: a random ``1/k`` of the units with ``1/k`` of
+        every right-hand side has nearly the same optimal prices.
+        """
+        sub = object.__new__(LagrangianModel)
+        sub.__dict__.update(self.__dict__)
+        sub.n = int(idx.size)
+        sub.available = self.available[idx]
+        sub.c = self.c[idx]
+        sub.families = [
+            _Family(f.name, f.values[idx], None if f.rows is None else f.rows[idx], f.offset,
+                    f.n_rows)
+            for f in self.families
+        ]
+        sub.max_abs = [a[idx] for a in self.max_abs]
+        sub.rhs = self.rhs * scale
+        sub.row_scale = self.row_scale * scale
+        sub.feas_tol = self.feas_tol * scale
+        return sub
+
+    # -- plans ---------------------------------------------------------------
+    def activity(self, choice: IntArray, units: IntArray | None = None) -> FloatArray:
+        """Row activity ``Σ a_r(i, choice_i)`` over ``units`` (default: all)."""
+        idx = np.arange(self.n) if units is None else units
+        ch = choice if units is None else choice[units]
+        act = np.zeros(self.m + 1)
+        for fam in self.families:
+            v = fam.values[idx, ch]
+            r = fam.rows_at(idx, ch)
+            act += np.bincount(np.where(r >= 0, r, self.m), weights=v, minlength=self.m + 1)
+        return act[: self.m]
+
+    def violation(self, act: FloatArray) -> FloatArray:
+        """Per-row shortfall/excess of an activity vector (≥ 0)."""
+        over = np.maximum(act - self.rhs, 0.0)
+        under = np.maximum(self.rhs - act, 0.0)
+        return np.where(self.sense == _LE, over, np.where(self.sense == _GE, under, over + under))
+
+    def evaluate(self, choice: IntArray) -> tuple[float, bool, FloatArray]:
+        """Maximisation-form value (penalties included), hard feasibility, violations."""
+        act = self.activity(choice)
+        viol = self.violation(act)
+        base = float(self.c[np.arange(self.n), choice].sum())
+        pen = float((viol[self.elastic] * self.penalty[self.elastic]).sum())
+        feasible = bool(np.all(viol[~self.elastic] <= self.feas_tol[~self.elastic]))
+        ok = bool(self.available[np.arange(self.n), choice].all())
+        return base - pen, feasible and ok, viol
+
+    def slacks(self, choice: IntArray) -> dict[str, FloatArray]:
+        """Elastic shortfall per row for the families with a penalty."""
+        viol = self.violation(self.activity(choice))
+        return {
+            f.name: viol[f.offset : f.offset + f.n_rows].copy()
+            for f in self.families
+            if np.isfinite(self.penalty[f.offset : f.offset + f.n_rows]).all()
+        }
+
+    def duals(self, lam: FloatArray) -> dict[str, FloatArray]:
+        """Multipliers per family, in the objective's own sense (∂objective/∂rhs)."""
+        return {f.name: self.sign * lam[f.offset : f.offset + f.n_rows] for f in self.families}
+
+
+# ---------------------------------------------------------------------------
+# Core LP / MIP with HiGHS
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class _CoreResult:
+    status: str  # "optimal", "feasible", "infeasible", "no_solution", "error"
+    x: FloatArray  # (k, O) values of the choice columns (NaN if none)
+    lam: FloatArray  # prices from row duals (LP only; zeros otherwise)
+    value: float  # maximisation-form value including fixed offset (nan if none)
+    bound: float  # maximisation-form upper bound (MIP dual bound / LP value)
+    artificial: float  # total artificial slack used
+    seconds: float
+    extra_used: FloatArray = field(default_factory=lambda: np.zeros(0))  # per row
+
+
+@dataclass
+class _CoreLP:
+    lp: highspy.HighsLp
+    colmap: IntArray  # (k, O) column of each allowed pair, -1 otherwise
+    allowed: BoolArray
+    nx: int  # choice columns come first
+    n_before_art: int  # columns from here on are artificial / box slacks
+    extra_rows: IntArray  # coupling row of every column from ``n_before_art`` on
+
+
+def _build_core(
+    model: LagrangianModel,
+    units: IntArray,
+    allowed: BoolArray,
+    fixed_choice: IntArray,
+    fixed_mask: BoolArray,
+    *,
+    integer: bool,
+    artificial: bool,
+    rhs_scale: float = 1.0,
+    box: tuple[FloatArray, FloatArray] | None = None,
+) -> _CoreLP:
+    """HiGHS model of the problem restricted to ``units`` (options ``allowed``).
+
+    Units in ``fixed_mask`` contribute their ``fixed_choice`` activity to the
+    right-hand side (``rhs_scale`` scales the right-hand side for sampled
+    LPs, in which case no unit is fixed). With ``artificial`` every hard row
+    gets a big-M slack so the LP is always feasible. ``box = (lo, hi)``
+    confines the row duals to ``[lo, hi]`` (box-step stabilisation: a column
+    that relaxes row ``r`` at price ``hi_r`` and one that tightens it at price
+    ``lo_r``). The objective is the *minimisation* of the negated
+    maximisation-form value.
+    """
+    k, n_opt, m = units.shape[0], model.n_options, model.m
+    fixed_idx = np.flatnonzero(fixed_mask)
+    shift = model.activity(fixed_choice, fixed_idx) if fixed_idx.size else np.zeros(m)
+    fixed_obj = float(model.c[fixed_idx, fixed_choice[fixed_idx]].sum()) if fixed_idx.size else 0.0
+    b = model.rhs * rhs_scale - shift
+
+    allowed = allowed & model.available[units]
+    colmap = np.full((k, n_opt), -1, dtype=np.int64)
+    nx = int(allowed.sum())
+    colmap[allowed] = np.arange(nx)
+    unit_pos, opt_pos = np.nonzero(allowed)
+    cost = [-model.c[units][allowed]]
+    r_list = [unit_pos.astype(np.int64)]
+    c_list = [np.arange(nx, dtype=np.int64)]
+    v_list = [np.ones(nx)]
+    for fam in model.families:
+        vals = fam.values[units][allowed]
+        rows = fam.rows_of(units, n_opt)[allowed]
+        keep = (rows >= 0) & (vals != 0.0)
+        r_list.append(k + rows[keep])
+        c_list.append(colmap[unit_pos[keep], opt_pos[keep]])
+        v_list.append(vals[keep])
+    ncol = nx
+    extra_cost: list[float] = []
+    upper = [np.ones(nx)]
+
+    def add_slack(rows: IntArray, signs: list[float], costs: FloatArray) -> None:
+        nonlocal ncol
+        for s in signs:
+            cnt = rows.shape[0]
+            r_list.append(k + rows)
+            c_list.append(ncol + np.arange(cnt, dtype=np.int64))
+            v_list.append(np.full(cnt, s))
+            extra_cost.extend(costs.tolist())
+            upper.append(np.full(cnt, INF))
+            ncol += cnt
+
+    for code, signs in ((_LE, [-1.0]), (_GE, [1.0]), (_EQ, [1.0, -1.0])):
+        el = np.flatnonzero((model.sense == code) & model.elastic)
+        if el.size:
+            add_slack(el, signs, model.penalty[el])
+    n_before_art = ncol
+    extra_rows: list[IntArray] = []
+    if box is not None:
+        lo_b, hi_b = box
+        rows_hi = np.flatnonzero(hi_b < model.lam_hi - 1e-12)
+        if rows_hi.size:
+            add_slack(rows_hi, [-1.0], hi_b[rows_hi])
+            extra_rows.append(rows_hi)
+        rows_lo = np.flatnonzero(lo_b > model.lam_lo + 1e-12)
+        if rows_lo.size:
+            add_slack(rows_lo, [1.0], -lo_b[rows_lo])
+            extra_rows.append(rows_lo)
+    if artificial:
+        big = 1e4 * (model.c_scale + 1.0)
+        for code, signs in ((_LE, [-1.0]), (_GE, [1.0]), (_EQ, [1.0, -1.0])):
+            hard = np.flatnonzero((model.sense == code) & ~model.elastic)
+            if hard.size:
+                per = np.maximum(model.row_scale[hard] / max(1, model.n), 1e-12)
+                add_slack(hard, signs, big / per)
+                extra_rows.extend([hard] * len(signs))
+    a = sp.csc_matrix(
+        (np.concatenate(v_list), (np.concatenate(r_list), np.concatenate(c_list))),
+        shape=(k + m, ncol),
+    )
+    a.sort_indices()
+    lp = highspy.HighsLp()
+    lp.num_col_ = ncol
+    lp.num_row_ = k + m
+    lp.col_cost_ = np.concatenate([*cost, np.asarray(extra_cost, dtype=float)])
+    lp.col_lower_ = np.zeros(ncol)
+    lp.col_upper_ = np.concatenate(upper)
+    lo = np.where(model.sense == _LE, -INF, b)
+    hi = np.where(model.sense == _GE, INF, b)
+    lp.row_lower_ = np.concatenate([np.ones(k), lo])
+    lp.row_upper_ = np.concatenate([np.ones(k), hi])
+    lp.offset_ = -fixed_obj
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = a.indptr
+    lp.a_matrix_.index_ = a.indices
+    lp.a_matrix_.value_ = a.data
+    if integer:
+        lp.integrality_ = [highspy.HighsVarType.kInteger] * nx + [
+            highspy.HighsVarType.kContinuous
+        ] * (ncol - nx)
+    xr = np.concatenate(extra_rows) if extra_rows else np.zeros(0, dtype=np.int64)
+    return _CoreLP(lp, colmap, allowed, nx, n_before_art, xr)
+
+
+def _solve_core(
+    model: LagrangianModel,
+    units: IntArray,
+    allowed: BoolArray,
+    fixed_choice: IntArray,
+    fixed_mask: BoolArray,
+    *,
+    integer: bool,
+    artificial: bool,
+    time_limit: float,
+    mip_gap: float = 1e-6,
+    start: IntArray | None = None,
+    rhs_scale: float = 1.0,
+    box: tuple[FloatArray, FloatArray] | None = None,
+) -> _CoreResult:
+    """Build (see :func:`_build_core`) and solve a core LP or MIP.
+
+    ``start`` (option per unit of ``units``) warm-starts the MIP.
+    """
+    t0 = time.perf_counter()
+    core = _build_core(
+        model, units, allowed, fixed_choice, fixed_mask,
+        integer=integer, artificial=artificial, rhs_scale=rhs_scale, box=box,
+    )
+    k, n_opt, m = units.shape[0], model.n_options, model.m
+    colmap, allowed, nx, n_before_art = core.colmap, core.allowed, core.nx, core.n_before_art
+    ncol = core.lp.num_col_
+    h = _new_highs()
+    h.setOptionValue("time_limit", max(0.05, float(time_limit)))
+    if integer:
+        h.setOptionValue("mip_rel_gap", float(mip_gap))
+    h.passModel(core.lp)
+    if integer and start is not None:
+        sol0 = highspy.HighsSolution()
+        xs = np.zeros(ncol)
+        cols = colmap[np.arange(k), start]
+        if (cols >= 0).all():
+            xs[cols] = 1.0
+            sol0.col_value = xs
+            with contextlib.suppress(Exception):
+                h.setSolution(sol0)
+    h.run()
+    ms = h.getModelStatus()
+    info = h.getInfo()
+    has = info.primal_solution_status == highspy.kSolutionStatusFeasible
+    x = np.full((k, n_opt), np.nan)
+    lam = np.zeros(m)
+    value = float("nan")
+    art = 0.0
+    extra_used = np.zeros(m)
+    infeasible_states = (
+        highspy.HighsModelStatus.kInfeasible,
+        highspy.HighsModelStatus.kUnboundedOrInfeasible,
+    )
+    if ms in infeasible_states:
+        status = "infeasible"
+    elif has:
+        sol = h.getSolution()
+        col = np.asarray(sol.col_value, dtype=float)
+        x = np.zeros((k, n_opt))
+        x[allowed] = col[:nx]
+        art = float(col[n_before_art:].sum()) if ncol > n_before_art else 0.0
+        if ncol > n_before_art:
+            extra_used = np.bincount(
+                core.extra_rows, weights=col[n_before_art:], minlength=m
+            ).astype(float)
+        value = -float(info.objective_function_value)
+        status = "optimal" if ms == highspy.HighsModelStatus.kOptimal else "feasible"
+        if not integer:
+            lam = model.clip(-np.asarray(sol.row_dual, dtype=float)[k:])
+    else:
+        status = "no_solution" if ms == highspy.HighsModelStatus.kTimeLimit else "error"
+    if integer:
+        db = float(info.mip_dual_bound)
+        bound = -db if np.isfinite(db) and abs(db) < INF else float("inf")
+        if status == "infeasible":
+            bound = -float("inf")
+    else:
+        bound = value if status == "optimal" else float("inf")
+    return _CoreResult(status, x, lam, value, bound, art, time.perf_counter() - t0, extra_used)
+
+
+def _probe(
+    model: LagrangianModel,
+    units: IntArray,
+    allowed: BoolArray,
+    fixed_choice: IntArray,
+    fixed_mask: BoolArray,
+    threshold: float,
+    time_limit: float,
+) -> BoolArray:
+    """LP probing: drop the pairs that cannot be part of a plan better than ``threshold``.
+
+    For each allowed (unit, option) pair of the restricted problem the LP
+    relaxation is re-solved (warm start) with that pair forced to 1. If the
+    forced LP is infeasible or its value is ≤ ``threshold``, no plan worth
+    more than ``threshold`` uses the pair, and it is fixed to 0 for the rest
+    of the probing (which tightens later probes). Loops over pairs of the
+    small free core only. Returns the reduced ``allowed`` mask.
+    """
+    t_end = time.perf_counter() + time_limit
+    core = _build_core(
+        model, units, allowed, fixed_choice, fixed_mask, integer=False, artificial=False
+    )
+    keep = core.allowed.copy()
+    h = _new_highs()
+    h.passModel(core.lp)
+    h.run()
+    ok = highspy.HighsModelStatus.kOptimal
+    if h.getModelStatus() != ok or -h.getInfo().objective_function_value <= threshold:
+        return np.zeros_like(keep)
+    x = np.asarray(h.getSolution().col_value, dtype=float)
+    pos_u, pos_o = np.nonzero(keep)
+    cols = core.colmap[pos_u, pos_o]
+    order = np.argsort(x[cols])  # probe the least used pairs first
+    for j in order:
+        if time.perf_counter() > t_end:
+            break
+        col = int(cols[j])
+        if x[col] > 1 - 1e-9:
+            continue
+        h.changeColBounds(col, 1.0, 1.0)
+        h.run()
+        st = h.getModelStatus()
+        drop = st != ok or -h.getInfo().objective_function_value <= threshold
+        if drop:
+            keep[pos_u[j], pos_o[j]] = False
+            h.changeColBounds(col, 0.0, 0.0)
+            if not keep[pos_u[j]].any():
+                return np.zeros_like(keep)
+        else:
+            h.changeColBounds(col, 0.0, 1.0)
+    return keep
+
+
+# ---------------------------------------------------------------------------
+# The decomposition driver
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class DecompositionStats:
+    """Diagnostics of one run (returned inside ``Solution.solver_info``)."""
+
+    sift_iterations: int = 0
+    lp_core_units: int = 0
+    lp_value: float = float("nan")
+    mip_solves: int = 0
+    free_units: int = -1
+    free_pairs: int = -1
+    events: list[str] = field(default_factory=list)
+
+
+def _margins(d: FloatArray) -> tuple[IntArray, FloatArray, FloatArray]:
+    """Best option, its reduced cost and its margin over the next-best option."""
+    best = np.argmax(d, axis=1)
+    top = d[np.arange(d.shape[0]), best]
+    if d.shape[1] < 2:
+        return best, top, np.full(d.shape[0], np.inf)
+    d2 = d.copy()
+    d2[np.arange(d.shape[0]), best] = -np.inf
+    return best, top, top - d2.max(axis=1)
+
+
+@dataclass
+class _LPState:
+    lam: FloatArray
+    choice: IntArray  # best (fixed) option of every unit; LP choice on the core
+    core: IntArray  # units of the last core LP
+    lp_x: FloatArray | None  # its solution, (core.size, O)
+    lp_value: float
+    converged: bool
+    infeasible: bool
+    steps: int
+
+
+def _solve_lp(
+    model: LagrangianModel,
+    lam0: FloatArray,
+    *,
+    k0: int,
+    deadline: float,
+    rng: np.random.Generator,
+    emit: Callable[[str, str], None],
+    on_bound: Callable[[float, str], None] | None = None,
+    incumbent_hook: Callable[[FloatArray, IntArray, FloatArray], None] | None = None,
+    stop: Callable[[], bool] | None = None,
+    level: int = 0,
+) -> _LPState:
+    """Minimise ``L(λ)`` (= solve the LP relaxation) by trust-region sifting.
+
+    Starting prices come from the same method applied to a random eighth of
+    the units (right-hand sides scaled; recursively), or for mid sizes from
+    an LP over a random sample of ``k0`` units. Then each step chooses a box
+    around the current prices, puts in the core only the units whose best
+    option can change inside the box (margin ≤ 2·flip radius) and only their
+    options that can become best, fixes every other unit at its best option,
+    and solves the boxed core LP: this minimises ``L`` exactly over the box.
+    A step that ends strictly inside the box has reached ``min L``.
+    """
+    n, n_opt, m = model.n, model.n_options, model.m
+
+    def left() -> float:
+        return deadline - time.perf_counter()
+
+    lam = lam0.copy()
+    if m and n > 8 * k0 and left() > 0:
+        idx = np.sort(rng.choice(n, size=n // 8, replace=False))
+        sub = model.subsample(idx, idx.size / n)
+        t_sub = time.perf_counter() + 0.5 * left()
+        st = _solve_lp(sub, lam, k0=k0, deadline=t_sub, rng=rng, emit=emit, level=level + 1)
+        lam = st.lam
+        emit("sample", f"level {level + 1}: prices from {idx.size} sampled units "
+             f"({st.steps} steps{'' if st.converged else ', not converged'})")
+    elif m and n > k0 and left() > 0:
+        sample = np.sort(rng.choice(n, size=k0, replace=False))
+        res = _solve_core(
+            model, sample, np.ones((k0, n_opt), dtype=bool), np.zeros(n, dtype=np.int64),
+            np.zeros(n, dtype=bool), integer=False, artificial=True,
+            time_limit=max(0.1, 0.2 * left()), rhs_scale=k0 / n,
+        )
+        if res.status == "optimal":
+            lam = res.lam
+        emit("sample", f"level {level + 1}: LP on {k0} sampled units: {res.status}")
+
+    val_l, d = model.dual_value(lam)
+    if on_bound is not None:
+        on_bound(val_l, f"level {level}: L at starting prices")
+    best, _, margin = _margins(d)
+    choice = best.copy()
+    in_core = np.ones(n, dtype=bool)
+    core = np.arange(n)
+    lp_x: FloatArray | None = None
+    lp_value = float("nan")
+    converged = m == 0
+    infeasible = False
+    nat = (model.c_scale + 1e-12) / np.maximum(model.row_scale / max(1, n), 1e-12)
+    growth = np.ones(m)
+    shape = np.maximum(np.abs(lam), 1e-4 * nat)
+    unit_radius = model.flip_radius(shape) if m and n > k0 else np.zeros(n)
+    k_target = max(k0, n // 40)
+    steps = 0
+    while m and left() > 0:
+        steps += 1
+        box = None
+        t = 0.0
+        if n > k0:
+            ratio = margin / np.maximum(2.0 * unit_radius, 1e-300)
+            kk = min(n - 1, k_target)
+            t = min(float(np.partition(ratio, kk)[kk]), 1e6)
+            width = t * shape
+            box = (model.clip(lam - width), model.clip(lam + width))
+            in_core = margin <= 2.0 * t * unit_radius * (1 + 1e-9)
+        step_core = np.flatnonzero(in_core)
+        cols = np.ones((step_core.size, n_opt), dtype=bool)
+        if box is not None:
+            # options that cannot become best anywhere in the box stay out
+            dc = d[step_core]
+            reach = 2.0 * t * unit_radius[step_core] * (1 + 1e-9)
+            cols = dc >= (dc.max(axis=1) - reach)[:, None]
+        res = _solve_core(
+            model, step_core, cols, choice, ~in_core, integer=False, artificial=True,
+            time_limit=max(0.1, 0.5 * left()), box=box,
+        )
+        if res.status != "optimal":
+            emit("sift", f"level {level}: core LP {res.status}")
+            break
+        lam = res.lam
+        core, lp_x, lp_value = step_core, res.x, res.value
+        choice[core] = np.argmax(np.nan_to_num(lp_x, nan=-1.0), axis=1)
+        val_l, d = model.dual_value(lam)
+        active = res.extra_used > 1e-9 * np.maximum(1.0, np.abs(model.rhs)) + 1e-12 * (
+            model.row_scale
+        )
+        best, _, margin = _margins(d)
+        dbest = d[np.arange(n), best]
+        tol = 1e-9 * np.maximum(1.0, np.abs(dbest)) + 1e-9 * model.c_scale
+        nv = int(((dbest - d[np.arange(n), choice] > tol) & ~in_core).sum())
+        msg = (
+            f"level {level} step {steps}: core {step_core.size}, LP {res.value:.8g}, "
+            f"L {val_l:.8g}, {int(active.sum())} rows at the box, {nv} violators"
+        )
+        if on_bound is not None:
+            on_bound(val_l, msg)
+        else:
+            emit("sift", msg)
+        if not active.any() and nv == 0:
+            converged = True
+            break
+        if box is None:
+            # every unit is free and artificial slack is still needed: infeasible LP
+            converged = infeasible = True
+            break
+        if incumbent_hook is not None and (steps == 3 or steps % 6 == 0):
+            incumbent_hook(lam, np.where(in_core, choice, best), margin)
+        if stop is not None and stop():
+            break
+        # recentre: fixed units move to their best option at the new prices
+        choice = best.copy()
+        growth = np.where(active, 3.0 * growth, np.maximum(1.0, 0.5 * growth))
+        shape = np.maximum(np.abs(lam), 1e-4 * nat) * growth
+        unit_radius = model.flip_radius(shape)
+        if active.any() and steps % 2 == 0:
+            k_target = min(2 * k_target, max(k0, 40_000))
+    return _LPState(lam, choice, core, lp_x, lp_value, converged, infeasible, steps)
+
+
+def solve_decomposition(
+    problem: ChoiceProblem,
+    *,
+    time_limit: float = 60.0,
+    gap_tol: float = 1e-4,
+    progress: ProgressCallback | None = None,
+    seed: int = 0,
+    core_size: int | None = None,
+    exact_pairs: int = 60_000,
+    probe_pairs: int = 4_000,
+) -> Solution:
+    """Solve a choice problem by Lagrangian pricing with an exact core.
+
+    Args:
+        problem: the choice problem.
+        time_limit: wall-clock seconds for the whole solve (compile included).
+        gap_tol: stop when ``relative_gap(incumbent, bound) ≤ gap_tol``.
+        progress: optional callback receiving :class:`ProgressEvent` s.
+        seed: seed of the unit sample used for starting prices.
+        core_size: units in the first core LP (default ``max(4000, 40·rows)``).
+        exact_pairs: largest number of free (unit, option) pairs sent to the
+            exact MIP after reduced-cost fixing.
+        probe_pairs: largest number of free pairs that are LP-probed first.
+
+    Returns:
+        A :class:`Solution` with ``method="decomposition"``: ``"optimal"`` when
+        the gap is within ``gap_tol``, ``"feasible"`` when the time limit hit
+        first, ``"no_solution"`` when no feasible plan was found,
+        ``"infeasible"`` when the LP relaxation itself is infeasible.
+    """
+    t_start = time.perf_counter()
+    deadline = t_start + float(time_limit)
+    stats = DecompositionStats()
+    rng = np.random.default_rng(seed)
+
+    def left() -> float:
+        return deadline - time.perf_counter()
+
+    model = LagrangianModel(problem)
+    t_compile = time.perf_counter() - t_start
+    n, n_opt, m, sign = model.n, model.n_options, model.m, model.sign
+    inc_choice: IntArray | None = None
+    inc_val = -np.inf
+    bound = np.inf
+
+    def emit(phase: str, msg: str = "") -> None:
+        stats.events.append(f"{time.perf_counter() - t_start:.2f}s {phase}: {msg}")
+        if progress is None:
+            return
+        inc = sign * inc_val if np.isfinite(inc_val) else float("nan")
+        bnd = sign * bound if np.isfinite(bound) else float("nan")
+        known = np.isfinite(inc_val) and np.isfinite(bound)
+        gap = relative_gap(inc, bnd) if known else float("nan")
+        progress(ProgressEvent(phase, time.perf_counter() - t_start, inc, bnd, gap, msg))
+
+    def offer(choice: IntArray) -> bool:
+        nonlocal inc_choice, inc_val
+        val, feas, _ = model.evaluate(choice)
+        if feas and val > inc_val:
+            inc_choice, inc_val = choice.copy(), val
+            return True
+        return False
+
+    emit("compile", f"{n} units × {n_opt} options, {m} coupling rows")
+
+    lam = np.zeros(m)
+    k0 = core_size if core_size is not None else max(4000, 40 * m)
+    k0 = min(n, k0)
+    # -- stage 1: prices (LP relaxation by trust-region sifting) ----------------
+    def incumbent_hook(lam_c: FloatArray, fixed: IntArray, margin: FloatArray) -> None:
+        """Early incumbent: exact MIP over the most ambiguous units at these prices."""
+        km = min(n, max(200, 8 * m))
+        units = np.sort(np.argpartition(margin, km - 1)[:km]) if km < n else np.arange(n)
+        um = np.ones(n, dtype=bool)
+        um[units] = False
+        stats.mip_solves += 1
+        r2 = _solve_core(
+            model, units, np.ones((units.size, n_opt), dtype=bool), fixed, um,
+            integer=True, artificial=False, time_limit=min(0.1 * left(), 10.0),
+            mip_gap=0.1 * gap_tol,
+        )
+        if np.isfinite(r2.value):
+            cand = fixed.copy()
+            cand[units] = np.argmax(np.nan_to_num(r2.x, nan=-1.0), axis=1)
+            offer(cand)
+        emit("incumbent", f"MIP on {units.size} units at step prices: {r2.status}")
+
+    def stop() -> bool:
+        return bool(np.isfinite(inc_val)) and relative_gap(sign * inc_val, sign * bound) <= gap_tol
+
+    def on_bound(val: float, msg: str) -> None:
+        nonlocal bound
+        bound = min(bound, val)
+        emit("sift", msg)
+
+    lp = _solve_lp(
+        model, np.zeros(m), k0=k0, deadline=deadline, rng=rng, emit=emit,
+        on_bound=on_bound, incumbent_hook=incumbent_hook, stop=stop,
+    )
+    stats.sift_iterations = lp.steps
+    stats.lp_core_units = int(lp.core.size)
+    stats.lp_value = lp.lp_value
+    lam, choice, lp_x, core = lp.lam, lp.choice, lp.lp_x, lp.core
+    lp_converged, lp_infeasible = lp.converged, lp.infeasible
+    if m == 0:
+        offer(choice)
+
+    if lp_infeasible:
+        emit("sift", "LP relaxation infeasible")
+        return _finish(
+            problem, model, None, -np.inf, -np.inf, "infeasible", stats, t_start, t_compile,
+            lam, "the LP relaxation is infeasible (artificial slack needed at optimal prices)",
+        )
+
+    # -- stage 2: incumbent from the LP -------------------------------------------
+    if lp_x is not None:
+        lp_choice = choice.copy()
+        lp_choice[core] = np.argmax(np.nan_to_num(lp_x, nan=-1.0), axis=1)
+        choice = lp_choice
+        offer(lp_choice)
+    emit("round", "rounded LP")
+    _, d = model.dual_value(lam)
+    _, top, margin = _margins(d)
+
+    def done() -> bool:
+        return bool(np.isfinite(inc_val)) and relative_gap(sign * inc_val, sign * bound) <= gap_tol
+
+    # core MIP over the most ambiguous units
+    frac = np.zeros(n, dtype=bool)
+    if lp_x is not None:
+        fx = np.nan_to_num(lp_x, nan=0.0)
+        frac[core] = ((fx > 1e-6) & (fx < 1 - 1e-6)).any(axis=1)
+    k_mip = min(n, max(200, 8 * m, int(frac.sum())))
+    mip_gap = min(gap_tol, 1e-6)
+    first = True
+    while not done() and left() > 0.05:
+        base = inc_choice if inc_choice is not None else choice
+        if np.isfinite(inc_val):
+            gap_abs = bound - inc_val
+            slack_tol = 1e-9 * max(1.0, abs(bound)) + 1e-9 * model.c_scale
+            allowed = d >= (top - gap_abs - slack_tol)[:, None]
+        else:
+            allowed = model.available.copy()
+        n_allowed = allowed.sum(axis=1)
+        free = n_allowed > 1
+        n_free_pairs = int(n_allowed[free].sum())
+        stats.free_units, stats.free_pairs = int(free.sum()), n_free_pairs
+        exact = np.isfinite(inc_val) and n_free_pairs <= exact_pairs
+        if exact:
+            units = np.flatnonzero(free)
+            fixed_choice = base.copy()
+            single = ~free
+            fixed_choice[single] = np.argmax(allowed[single], axis=1)
+            if n_free_pairs <= probe_pairs and left() > 0.1:
+                unfixed = np.ones(n, dtype=bool)
+                unfixed[units] = False
+                keep = _probe(
+                    model,
+                    units,
+                    allowed[units],
+                    fixed_choice,
+                    unfixed,
+                    inc_val + 1e-9 * max(1.0, abs(inc_val)),
+                    0.3 * left(),
+                )
+                if not keep.any(axis=1).all():
+                    bound = inc_val  # no plan better than the incumbent exists
+                    emit("probe", "LP probing proved the incumbent optimal")
+                    break
+                allowed[units] = keep
+                still = keep.sum(axis=1) > 1
+                fixed_choice[units[~still]] = np.argmax(keep[~still], axis=1)
+                emit(
+                    "probe",
+                    f"LP probing kept {int(keep.sum())} of {n_free_pairs} pairs, "
+                    f"{int(still.sum())} free units",
+                )
+                units = units[still]
+                n_free_pairs = int(keep[still].sum())
+                stats.free_units, stats.free_pairs = int(units.size), n_free_pairs
+                if units.size == 0:
+                    offer(fixed_choice)
+                    bound = min(bound, max(inc_val, model.evaluate(fixed_choice)[0]))
+                    break
+            tl = left()
+        else:
+            pri = np.where(frac, -np.inf, margin)
+            pri = np.where(free | ~np.isfinite(inc_val), pri, np.inf)
+            kk = min(n, k_mip)
+            units = np.argpartition(pri, kk - 1)[:kk] if kk < n else np.arange(n)
+            units = np.sort(units)
+            fixed_choice = base.copy()
+            share = max(1.0, min(0.25 * left(), 20.0)) if first else max(2.0, 0.5 * left())
+            tl = min(left(), share)
+        mask = np.ones(n, dtype=bool)
+        mask[units] = False
+        stats.mip_solves += 1
+        res = _solve_core(
+            model,
+            units,
+            allowed[units],
+            fixed_choice,
+            mask,
+            integer=True,
+            artificial=False,
+            time_limit=tl,
+            mip_gap=mip_gap if exact else 0.1 * gap_tol,
+            start=base[units] if np.isfinite(inc_val) else None,
+        )
+        if np.isfinite(res.value):
+            cand = fixed_choice.copy()
+            cand[units] = np.argmax(np.nan_to_num(res.x, nan=-1.0), axis=1)
+            offer(cand)
+        if exact and res.status in ("optimal", "infeasible"):
+            # every plan better than the incumbent lies in this restricted problem
+            bound = min(bound, max(inc_val, res.bound))
+            if res.status == "optimal":
+                bound = min(bound, max(inc_val, res.value))
+        elif exact and np.isfinite(res.bound):
+            bound = min(bound, max(inc_val, res.bound))
+        emit(
+            "core-mip",
+            f"{'exact' if exact else 'heuristic'} MIP on {units.size} units "
+            f"({n_free_pairs} free pairs): {res.status} in {res.seconds:.2f}s",
+        )
+        if exact and res.status in ("optimal", "infeasible"):
+            break
+        if exact:
+            break  # time limit inside the exact MIP
+        if units.size >= n and res.status in ("optimal", "infeasible"):
+            # nothing was fixed: this was the full problem
+            if res.status == "infeasible":
+                return _finish(
+                    problem, model, None, -np.inf, -np.inf, "infeasible", stats, t_start,
+                    t_compile, lam, "the MIP is infeasible",
+                )
+            bound = min(bound, max(inc_val, res.bound))
+            break
+        k_mip = min(n, 2 * k_mip)
+        first = False
+        if not np.isfinite(inc_val) and units.size >= n:
+            break
+
+    status = "no_solution"
+    msg = ""
+    if np.isfinite(inc_val):
+        status = "optimal" if done() else "feasible"
+        if status == "feasible":
+            msg = "time limit reached before the gap closed"
+    elif not lp_converged:
+        msg = "time limit reached before the LP relaxation was solved"
+    else:
+        msg = "no feasible plan found"
+    return _finish(
+        problem, model, inc_choice, inc_val, bound, status, stats, t_start, t_compile, lam, msg
+    )
+
+
+def _finish(
+    problem: ChoiceProblem,
+    model: LagrangianModel,
+    choice: IntArray | None,
+    inc_val: float,
+    bound: float,
+    status: str,
+    stats: DecompositionStats,
+    t_start: float,
+    t_compile: float,
+    lam: FloatArray,
+    message: str,
+) -> Solution:
+    sign = model.sign
+    n = model.n
+    if choice is None:
+        ch = np.full(n, -1, dtype=np.int64)
+        obj = float("nan")
+        gap = float("inf")
+        rc_gap = None
+        slacks: dict[str, FloatArray] = {}
+    else:
+        ch = choice.astype(np.int64)
+        obj = sign * inc_val
+        gap = relative_gap(obj, sign * bound) if np.isfinite(bound) else float("inf")
+        d = model.reduced(lam)
+        chosen = d[np.arange(n), ch]
+        d[np.arange(n), ch] = -np.inf
+        other = d.max(axis=1)
+        rc_gap = np.where(np.isfinite(other), chosen - other, np.nan)
+        slacks = model.slacks(ch)
+    if np.isfinite(bound):
+        bnd = sign * bound
+    else:
+        bnd = -sign * np.inf if status == "infeasible" else float("nan")
+    total = time.perf_counter() - t_start
+    return Solution(
+        choice=ch,
+        objective=obj,
+        bound=float(bnd),
+        gap=float(gap),
+        status=status,
+        method="decomposition",
+        duals=model.duals(lam),
+        slacks=slacks,
+        reduced_cost_gap=rc_gap,
+        timings={"build": t_compile, "solve": total - t_compile, "total": total},
+        solver_info={
+            "solver": "decomposition (Lagrangian pricing + HiGHS core)",
+            "highs": f"{highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}."
+            f"{highspy.HIGHS_VERSION_PATCH}",
+            "sift_iterations": str(stats.sift_iterations),
+            "lp_core_units": str(stats.lp_core_units),
+            "mip_solves": str(stats.mip_solves),
+            "free_units": str(stats.free_units),
+            "free_pairs": str(stats.free_pairs),
+        },
+        message=message,
+    )
+
