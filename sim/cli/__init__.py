@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
+from typing import TextIO
 
 from rich.console import Console
 
@@ -36,9 +38,34 @@ def _register_commands() -> None:
                 raise
 
 
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """Print a user-facing warning as one ``warning:`` line, without the code line.
+
+    ``UserWarning`` s are messages for the user (a register whose land looks
+    like m², custom districts); other categories keep Python's format.
+    """
+    if not issubclass(category, UserWarning) or issubclass(category, DeprecationWarning):
+        _python_showwarning(message, category, filename, lineno, file, line)
+        return
+    Console(file=file or sys.stderr, highlight=False).print(
+        f"warning: {message}", markup=False, style="yellow", soft_wrap=True
+    )
+
+
+_python_showwarning = warnings.showwarning
+
+
 def main() -> None:
     """Entry point of the ``tenglong`` console script."""
     _register_commands()
+    warnings.showwarning = _show_warning
     try:
         app()
     except TenglongError as exc:

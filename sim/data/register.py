@@ -433,9 +433,27 @@ def _read_excel(path: Path, sheet: str | int | None) -> tuple[pd.DataFrame, _Sou
     except Exception as exc:  # openpyxl raises many types for non-xlsx content
         raise RegisterError(f"{path}: not a readable Excel .xlsx workbook ({exc}).") from None
     with book:
-        sheet_name = _pick_sheet(path, [str(s) for s in book.sheet_names], sheet)
+        names = [str(s) for s in book.sheet_names]
+        if sheet is None:
+            sheet_name = _register_sheet(book, names)
+        else:
+            sheet_name = _pick_sheet(path, names, sheet)
         df = pd.read_excel(book, sheet_name=sheet_name, dtype=object)
     return df, _Source(path, "excel", sheet=sheet_name)
+
+
+def _register_sheet(book: pd.ExcelFile, names: list[str]) -> str:
+    """The first sheet whose header holds every required column, else the first sheet.
+
+    Workbooks often open with a notes sheet (说明) before the table itself.
+    """
+    aliases = _alias_map()
+    for name in names:
+        header = pd.read_excel(book, sheet_name=name, nrows=0).columns
+        found = {aliases.get(str(c).strip().lower()) for c in header}
+        if all(r in found for r in REQUIRED):
+            return name
+    return names[0]
 
 
 def _read_raw(path: Path, sheet: str | int | None) -> tuple[pd.DataFrame, _Source]:
@@ -512,7 +530,8 @@ def _missing_columns(
             best = process.extractOne(name, unused)
             if best is not None and best[1] >= 60:
                 hint = f"; did you mean {best[0]!r}?"
-        problems.add("missing column", f"{src.path}: column '{name}' is missing{hint}")
+        sheet = f"sheet '{src.sheet}', " if src.fmt == "excel" else ""
+        problems.add("missing column", f"{src.path}: {sheet}column '{name}' is missing{hint}")
 
 
 def _strings(series: pd.Series) -> npt.NDArray[np.str_]:
@@ -522,13 +541,17 @@ def _strings(series: pd.Series) -> npt.NDArray[np.str_]:
 
 
 def _numbers(series: pd.Series) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
-    """(values, bad) where bad marks non-empty cells that are not numbers; empty → NaN."""
+    """(values, bad) where bad marks non-empty cells that are not finite numbers; empty → NaN.
+
+    Infinities ("inf", "1e400", a float column holding inf) are bad cells, not values.
+    """
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-        return series.to_numpy(dtype=np.float64, na_value=np.nan), np.zeros(len(series), bool)
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        return values, np.isinf(values)
     text = pd.Series(_strings(series))
     cleaned = text.str.replace(r"[,，\s]", "", regex=True)
     values = pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=np.float64)
-    bad = np.isnan(values) & (cleaned != "").to_numpy()
+    bad = np.isinf(values) | (np.isnan(values) & (cleaned != "").to_numpy())
     bad &= ~cleaned.str.lower().isin(["nan", "na", "n/a", "none", "null", "-"]).to_numpy()
     return values, bad
 
@@ -676,6 +699,7 @@ def _parse_column(
                 f"{src.path}: {src.where(row)}, {where}: {series.iloc[row]!r} is not "
                 f"a number ({spec.units})",
             )
+        values = np.where(bad, np.nan, values)
         _check_minimum(values, spec, src, problems)
     if spec.required:
         for row in _rows(empty):
@@ -826,7 +850,8 @@ def load_register(
         districts: allowed district names; default the 13 Hangzhou districts of the
             calibration (accepting "萧山区", "Xiaoshan", ... and storing "萧山").
         allow_custom_districts: accept districts outside the list with a warning.
-        sheet: Excel sheet name or 0-based number (default the first sheet).
+        sheet: Excel sheet name or 0-based number (default the first sheet holding the
+            required columns, else the first sheet).
         calibration: defaults source (emission factor, centroids); default the packaged one.
 
     Returns:
