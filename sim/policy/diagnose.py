@@ -85,6 +85,14 @@ def _penalty_scale(problem: ChoiceProblem, factor: float) -> float:
     return factor * max(1.0, float(values.max(axis=1).sum()))
 
 
+def _spread(problem: ChoiceProblem, constraint: Constraint) -> float:
+    """How far the choices can move the family's rows in total: Σ_i (max − min) over options."""
+    values = problem.row_values(constraint)
+    with np.errstate(invalid="ignore"):
+        spread = np.nanmax(values, axis=1) - np.nanmin(values, axis=1)
+    return float(np.nansum(spread))
+
+
 def _elastic(problem: ChoiceProblem, factor: float, rows: Callable[[str], bool]) -> ChoiceProblem:
     """A copy of ``problem`` whose selected constraint families are elastic."""
     scale = _penalty_scale(problem, factor)
@@ -92,8 +100,11 @@ def _elastic(problem: ChoiceProblem, factor: float, rows: Callable[[str], bool])
     for c in problem.constraints:
         if rows(c.name):
             rhs = np.abs(c.rhs_array())
-            # per-row penalties are not supported: use the family's largest rhs
-            penalty = scale / max(1.0, float(rhs.max()))
+            # per-row penalties are not supported: use the family's largest rhs,
+            # but never more than the units can move the row (its spread): a
+            # target far beyond reach would otherwise weigh its shortfall so
+            # lightly that the objective wins over reaching what can be reached
+            penalty = scale / max(1.0, min(float(rhs.max()), _spread(problem, c)))
             constraints.append(replace(c, penalty=penalty))
         else:
             constraints.append(c)
