@@ -25,7 +25,7 @@ from sim.scenario.schema import Scenario
 
 pytest.importorskip("sim.optimise.solve", reason="sim.optimise.solve has not landed yet")
 
-from sim.run import run_scenario  # noqa: E402  (needs sim.optimise.solve)
+from sim.run import run_scenario  # needs sim.optimise.solve
 
 BASE: dict[str, Any] = {
     "name": "impossible",
