@@ -1,5 +1,8 @@
 """Briefing figures of a result or a comparison, in Chinese (default) or English.
 
+Every plot function takes ``lang`` ("zh" or "en") and a keyword-only
+``figsize`` (inches; the default suits a full-width A4 figure).
+
 Every plot is a function that takes a result Dataset (``results/<name>.nc``)
 or a comparison Dataset (:func:`sim.results.compare.compare`) and returns a
 :class:`matplotlib.figure.Figure`; nothing is written unless you call
@@ -121,7 +124,9 @@ def _need(ds: xr.Dataset, names: Iterable[str], what: str) -> None:
 
 
 # --------------------------------------------------------------------- attainment
-def plot_target_attainment(ds: xr.Dataset, lang: str = "zh") -> Figure:
+def plot_target_attainment(
+    ds: xr.Dataset, lang: str = "zh", *, figsize: tuple[float, float] | None = None
+) -> Figure:
     """Achieved / target in % for each KPI with a target, one bar per scenario.
 
     Bars are horizontal; bar length = 100 × ``kpi_achieved / kpi_target``.
@@ -140,7 +145,7 @@ def plot_target_attainment(ds: xr.Dataset, lang: str = "zh") -> Figure:
              if h and s == "<="]
     scenarios = [str(s) for s in cmp["scenario"].values]
     n_s, n_k = len(scenarios), len(kpis)
-    fig = new_figure((FIG_WIDE[0], max(2.6, 0.2 * n_k * max(1.5, min(n_s, 3)) + 1.2)))
+    fig = new_figure(figsize or (FIG_WIDE[0], max(2.6, 0.2 * n_k * max(1.5, min(n_s, 3)) + 1.2)))
     ax = fig.add_subplot()
     height = 0.8 / n_s
     y0 = np.arange(n_k)[::-1].astype(float)  # first KPI at the top
@@ -150,8 +155,9 @@ def plot_target_attainment(ds: xr.Dataset, lang: str = "zh") -> Figure:
     top = float(min(ATTAINMENT_CAP_PCT, max(110.0, finite.max() * 1.08 if finite.size else 110.0)))
     for i, (name, color) in enumerate(zip(scenarios, scenario_colors(n_s), strict=True)):
         y = y0 + (n_s - 1) / 2 * height - i * height
-        bars = ax.barh(y, values[i], height=height * 0.92, color=color, label=name,
-                       hatch=None, edgecolor="white", linewidth=0.4)
+        bars = ax.barh(y, values[i], height=height * 0.92, color=color,
+                       label=name if n_s > 1 else None, edgecolor="white", linewidth=0.4,
+                       gid=f"attainment:{name}")
         for bar, limit in zip(bars.patches, is_limit, strict=True):
             if limit:
                 bar.set_hatch("////")
@@ -180,7 +186,11 @@ def plot_target_attainment(ds: xr.Dataset, lang: str = "zh") -> Figure:
     if n_s == 1:
         title = f"{title}：{scenarios[0]}" if lang == "zh" else f"{title}: {scenarios[0]}"
     ax.set_title(title, loc="left")
-    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=min(n_s + 1, 4), fontsize=7)
+    if n_s > 1:
+        fig.legend(loc="outside lower center", ncols=min(n_s + 1, 4), fontsize=7)
+    else:
+        ax.legend(loc="lower right", fontsize=7, frameon=True, facecolor="white",
+                  edgecolor="none", framealpha=0.9)
     return fig
 
 
@@ -210,7 +220,12 @@ def action_table(ds: xr.Dataset, by: str = "district") -> tuple[list[str], npt.N
 
 
 def plot_action_mix(
-    ds: xr.Dataset, by: str = "district", lang: str = "zh", scenario: str | None = None
+    ds: xr.Dataset,
+    by: str = "district",
+    lang: str = "zh",
+    scenario: str | None = None,
+    *,
+    figsize: tuple[float, float] | None = None,
 ) -> Figure:
     """Stacked bars of acting firms (exit, merge, relocate, upgrade) per district or sector.
 
@@ -221,7 +236,7 @@ def plot_action_mix(
     check_lang(lang)
     view = select_scenario(ds, scenario)
     groups, counts = action_table(view, by)
-    fig = new_figure(FIG_WIDE)
+    fig = new_figure(figsize or FIG_WIDE)
     ax = fig.add_subplot()
     x = np.arange(len(groups))
     bottom = np.zeros(len(groups))
@@ -242,7 +257,9 @@ def plot_action_mix(
     return fig
 
 
-def plot_action_counts(ds: xr.Dataset, lang: str = "zh") -> Figure:
+def plot_action_counts(
+    ds: xr.Dataset, lang: str = "zh", *, figsize: tuple[float, float] | None = None
+) -> Figure:
     """Firms by action per scenario (stacked horizontal bars; keep left out).
 
     Segment length = ``action_count`` of the scenario and action.
@@ -250,7 +267,7 @@ def plot_action_counts(ds: xr.Dataset, lang: str = "zh") -> Figure:
     check_lang(lang)
     cmp = as_comparison(ds)
     scenarios = [str(s) for s in cmp["scenario"].values]
-    fig = new_figure((FIG_WIDE[0], max(1.8, 0.45 * len(scenarios) + 1.0)))
+    fig = new_figure(figsize or (FIG_WIDE[0], max(1.8, 0.45 * len(scenarios) + 1.0)))
     ax = fig.add_subplot()
     y = np.arange(len(scenarios))[::-1]
     left = np.zeros(len(scenarios))
@@ -267,7 +284,7 @@ def plot_action_counts(ds: xr.Dataset, lang: str = "zh") -> Figure:
     ax.set_xlim(0, max(1.0, left.max()) * 1.12)
     ax.grid(axis="y", visible=False)
     ax.set_title("各情景整治企业数" if lang == "zh" else "Acting firms by scenario", loc="left")
-    ax.legend(ncols=4, loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=7)
+    fig.legend(loc="outside lower center", ncols=4, fontsize=7)
     return fig
 
 
@@ -357,7 +374,13 @@ def _co2_target(ds: xr.Dataset) -> float:
     return float("nan")
 
 
-def plot_mac_curve(ds: xr.Dataset, lang: str = "zh", scenario: str | None = None) -> Figure:
+def plot_mac_curve(
+    ds: xr.Dataset,
+    lang: str = "zh",
+    scenario: str | None = None,
+    *,
+    figsize: tuple[float, float] | None = None,
+) -> Figure:
     """Marginal abatement cost curve of the plan (元 per t CO2 against cumulative t CO2).
 
     One bar per firm that acts and cuts CO2: width = its CO2 cut (t/yr), height
@@ -373,7 +396,7 @@ def plot_mac_curve(ds: xr.Dataset, lang: str = "zh", scenario: str | None = None
     check_lang(lang)
     view = select_scenario(ds, scenario)
     data = mac_data(view)
-    fig = new_figure(FIG_WIDE)
+    fig = new_figure(figsize or FIG_WIDE)
     ax = fig.add_subplot()
     if data["width"].size:
         colors = np.array([ACTION_COLORS[k] for k in ACTION_ORDER])[data["kind"].astype(int)]
@@ -435,7 +458,9 @@ def binding_kpis(ds: xr.Dataset) -> list[str]:
     return [str(k) for k in ds["kpi"].values[binds.values]]
 
 
-def plot_marginal_costs(ds: xr.Dataset, lang: str = "zh") -> Figure:
+def plot_marginal_costs(
+    ds: xr.Dataset, lang: str = "zh", *, figsize: tuple[float, float] | None = None
+) -> Figure:
     """Marginal cost of each binding target, from the duals, per scenario.
 
     Bar length = |``kpi_marginal_cost_yuan``| (元 per unit of the KPI: per mu,
@@ -449,7 +474,9 @@ def plot_marginal_costs(ds: xr.Dataset, lang: str = "zh") -> Figure:
     kpis = binding_kpis(cmp)
     scenarios = [str(s) for s in cmp["scenario"].values]
     n_s = len(scenarios)
-    fig = new_figure((FIG_WIDE[0], max(2.0, 0.3 * max(1, len(kpis)) * max(1, min(n_s, 3)) + 1.0)))
+    fig = new_figure(
+        figsize or (FIG_WIDE[0], max(2.0, 0.3 * max(1, len(kpis)) * max(1, min(n_s, 3)) + 1.0))
+    )
     ax = fig.add_subplot()
     ax.set_title(label("mc_title", lang), loc="left")
     if not kpis:
@@ -481,13 +508,17 @@ def plot_marginal_costs(ds: xr.Dataset, lang: str = "zh") -> Figure:
     ax.set_xlabel(label("mc_x", lang))
     ax.grid(axis="y", visible=False)
     if n_s > 1:
-        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=min(n_s, 4))
+        fig.legend(loc="outside lower center", ncols=min(n_s, 4), fontsize=7)
     return fig
 
 
 # --------------------------------------------------------------------- classes
 def plot_class_distribution(
-    ds: xr.Dataset, lang: str = "zh", scenario: str | None = None
+    ds: xr.Dataset,
+    lang: str = "zh",
+    scenario: str | None = None,
+    *,
+    figsize: tuple[float, float] | None = None,
 ) -> Figure:
     """亩均 class counts before and after the plan (evaluated firms).
 
@@ -501,7 +532,7 @@ def plot_class_distribution(
     _need(view, ["muni_class", "action", "score"], "the class distribution")
     before, after = class_counts(view)
     cats = [*CLASSES, GONE]
-    fig = new_figure((FIG_WIDE[0] * 0.62, 2.9))
+    fig = new_figure(figsize or (FIG_WIDE[0] * 0.62, 2.9))
     ax = fig.add_subplot()
     x = np.arange(len(cats))
     b = np.array([before.get(c, 0) for c in cats], dtype=float)
@@ -543,7 +574,9 @@ def freed_by_district(ds: xr.Dataset) -> xr.Dataset:
                        "energy_saved_tce": t.sel(metric="energy_saved_tce", drop=True)})
 
 
-def plot_freed_by_district(ds: xr.Dataset, lang: str = "zh") -> Figure:
+def plot_freed_by_district(
+    ds: xr.Dataset, lang: str = "zh", *, figsize: tuple[float, float] | None = None
+) -> Figure:
     """Two panels: land freed (mu) and energy freed (万tce/yr; en: 10 kt coal eq.) by district.
 
     Horizontal bars, one per scenario for a comparison, districts sorted by
@@ -557,7 +590,9 @@ def plot_freed_by_district(ds: xr.Dataset, lang: str = "zh") -> Figure:
     districts = freed["by_district"].values.astype(str)[order]
     scenarios = [str(s) for s in cmp["scenario"].values]
     n_s = len(scenarios)
-    fig = new_figure((FIG_WIDE[0], max(2.6, 0.22 * len(districts) * max(1, min(n_s, 2)) + 1.0)))
+    fig = new_figure(
+        figsize or (FIG_WIDE[0], max(2.6, 0.22 * len(districts) * max(1, min(n_s, 2)) + 1.0))
+    )
     axes = fig.subplots(1, 2, sharey=True)
     height = 0.8 / n_s
     y0 = np.arange(len(districts))[::-1].astype(float)

@@ -13,7 +13,10 @@ limits and the other optimised:
 
 Limits are given in the population's own units: with
 ``population.scale_to_population`` the scenario value is ε / scale. Points
-whose run is infeasible are dropped.
+whose run is infeasible (or finds no plan within the time limit) are
+dropped. The tight end of the range is moved in by ``INSET`` (2%) of the
+range: the extreme plan is only known to the solver's gap, so a limit set
+exactly at it can be out of reach.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ from sim.plots.style import FIG_HALF, NEUTRAL, SCENARIO_COLORS, check_lang, labe
 from sim.scenario.schema import Scenario
 
 METRICS = ("jobs_lost", "va_after_wan")
+# The tight end of the ε range is moved in by this share of the range, so that
+# the run there has some slack (its extreme plan is only known to a MIP gap).
+INSET = 0.02
 
 
 def _load(scenario: Scenario | str | os.PathLike[str]) -> Scenario:
@@ -104,12 +110,15 @@ def pareto_sweep(
     start = _point(least)
     if metric == "jobs_lost":
         other, _ = run("min_jobs_lost")
-        eps = np.linspace(start["jobs_lost"], _point(other)["jobs_lost"], points)
+        lo, hi = start["jobs_lost"], _point(other)["jobs_lost"]
         kind, key = "min_cost", "jobs_lost_max"
+        steps = np.linspace(0.0, 1.0 - INSET, points)
     else:
         other, _ = run("max_va")
-        eps = np.linspace(start["public_cost_wan"], _point(other)["public_cost_wan"], points)
+        lo, hi = start["public_cost_wan"], _point(other)["public_cost_wan"]
         kind, key = "max_va", "budget_wan"
+        steps = np.linspace(INSET, 1.0, points)
+    eps = lo + (hi - lo) * steps
 
     rows: list[dict[str, Any]] = []
     dropped = 0
@@ -140,7 +149,9 @@ def pareto_sweep(
     return out
 
 
-def plot_pareto(sweep: xr.Dataset, lang: str = "zh") -> Figure:
+def plot_pareto(
+    sweep: xr.Dataset, lang: str = "zh", *, figsize: tuple[float, float] | None = None
+) -> Figure:
     """The frontier of a :func:`pareto_sweep`.
 
     ``jobs_lost``: x = jobs lost (persons), y = public cost (亿元 = 10^8 元).
@@ -148,7 +159,7 @@ def plot_pareto(sweep: xr.Dataset, lang: str = "zh") -> Figure:
     least-cost plan is the hollow marker.
     """
     check_lang(lang)
-    fig = new_figure((FIG_HALF[0] * 1.3, FIG_HALF[1]))
+    fig = new_figure(figsize or (FIG_HALF[0] * 1.3, FIG_HALF[1]))
     ax = fig.add_subplot()
     cost = sweep["public_cost_wan"].values / 1e4  # 万元 → 亿元
     if sweep.attrs.get("metric") == "va_after_wan":
@@ -173,7 +184,10 @@ def plot_pareto(sweep: xr.Dataset, lang: str = "zh") -> Figure:
     ax.set_title(f"{title}：{name}" if lang == "zh" else f"{title}: {name}", loc="left")
     ax.legend(loc="best")
     if sweep.attrs.get("dropped"):
-        ax.text(0.99, 0.02, f"dropped {sweep.attrs['dropped']} infeasible" if lang == "en"
+        # the empty corner: lower left for cost vs jobs (falling), lower right for VA (rising)
+        right = sweep.attrs.get("metric") == "va_after_wan"
+        ax.text(0.99 if right else 0.01, 0.02,
+                f"{sweep.attrs['dropped']} infeasible point(s) dropped" if lang == "en"
                 else f"{sweep.attrs['dropped']}个不可行点已略去", transform=ax.transAxes,
-                ha="right", fontsize=6.5, color=NEUTRAL)
+                ha="right" if right else "left", fontsize=6.5, color=NEUTRAL)
     return fig
