@@ -290,7 +290,7 @@ def run_sweep(
     store_path = (Path(store) if store is not None
                   else out_path.with_name(f"{scenario.name}-sweep.members"))
     store_path.mkdir(parents=True, exist_ok=True)
-    options = {"n_firms": n_firms, "method": method, "time_limit": time_limit}
+    options: dict[str, Any] = {"n_firms": n_firms, "method": method, "time_limit": time_limit}
     keys = [member_key(base, m, options) for m in members]
 
     results: dict[int, xr.Dataset] = {}
