@@ -27,7 +27,7 @@ from sim.data.synthetic import generate_population
 from sim.evaluation.config import load_evaluation_config
 from sim.evaluation.muni import evaluate
 from sim.optimise.problem import ChoiceProblem, Objective
-from sim.options.effects import OptionSet, Units, build_options
+from sim.options.effects import OptionSet, Units, build_options, derive_columns
 from sim.options.overrides import apply_overrides, read_overrides_file
 from sim.options.projects import read_projects, synthetic_projects
 from sim.policy.constraints import Baseline, all_constraints
@@ -35,7 +35,7 @@ from sim.scenario.loader import load_with_sources
 from sim.scenario.schema import Scenario
 
 OBJECTIVES: dict[str, Objective] = {
-    "min_cost": Objective({"public_cost_wan": 1.0}, "min"),
+    "min_cost": Objective({"public_cost_pv_wan": 1.0}, "min"),
     "max_va": Objective({"va_after_wan": 1.0}, "max"),
     "min_jobs_lost": Objective({"jobs_lost": 1.0}, "min"),
 }
@@ -136,7 +136,8 @@ def build_model(
     overrides = list(scenario.overrides)
     if scenario.overrides_file is not None:
         overrides += read_overrides_file(Path(scenario.overrides_file))
-    apply_overrides(options, overrides, str(scenario.source_file or "scenario"))
+    if apply_overrides(options, overrides, str(scenario.source_file or "scenario")):
+        derive_columns(options.effects, options.metrics, options.slots, scenario)
     baseline = _baseline(evaluated, acting, scenario, scale)
     problem = ChoiceProblem(
         effects=options.effects,

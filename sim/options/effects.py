@@ -47,6 +47,7 @@ BASE_METRICS = [
     "energy_saved_tce",
     "co2_cut_t",
     "public_cost_wan",
+    "public_cost_pv_wan",
     "private_capex_wan",
     "jobs_lost",
     "land_converted_mu",
@@ -71,6 +72,7 @@ METRIC_UNITS = {
     "energy_saved_tce": "tce/yr",
     "co2_cut_t": "t CO2/yr",
     "public_cost_wan": "万元",
+    "public_cost_pv_wan": "万元 (present value in start year)",
     "private_capex_wan": "万元",
     "jobs_lost": "persons",
     "land_converted_mu": "mu",
@@ -300,11 +302,10 @@ def build_options(
             level = next(lv for lv in scenario.actions.upgrade.levels if lv.name == slot.variant)
             target[firms, s] = level.name
             _upgrade(writer, data, scenario, slot.year, level)
-        if scenario.phasing.enabled and slot.kind not in ("keep", "admit"):
-            _phase(effects, metrics, s, firms, scenario, slot.year)
 
     if units.projects is not None and n_p:
         _projects(effects, metrics, slots, slice(n_f, n_f + n_p), units.projects, scenario)
+    derive_columns(effects, metrics, slots, scenario)
 
     ids = np.concatenate(
         [
@@ -559,17 +560,37 @@ def _upgrade(
     _write_state(writer, own, data.above, zero, mask)
 
 
-def _phase(
-    effects: FloatArray, metrics: list[str], s: int, rows: slice, scenario: Scenario, year: int
+def derive_columns(
+    effects: FloatArray, metrics: list[str], slots: list[Slot], scenario: Scenario
 ) -> None:
-    """Fill the ``*_by_YEAR`` and ``public_cost_wan_in_YEAR`` columns of slot ``s``."""
+    """Fill the columns derived from the base metrics, in place.
+
+    * ``public_cost_pv_wan``: public cost discounted to ``start_year`` at
+      ``phasing.discount_rate`` (the min-cost objective; breaks the symmetry
+      between otherwise identical years);
+    * with phasing, ``*_by_YEAR`` (counted from the action year on) and
+      ``public_cost_wan_in_YEAR`` (spent in the action year).
+
+    Called after effects are built and again after 一企一策 overrides, so an
+    override of a base metric reaches its derived columns.
+    """
     index = {m: i for i, m in enumerate(metrics)}
+    start = scenario.horizon.start_year
+    rate = scenario.phasing.discount_rate if scenario.phasing.enabled else 0.0
+    year = np.array([s.year if s.kind not in ("keep", "admit") else start for s in slots])
+    factor = (1.0 + rate) ** -(year - start).astype(float)
+    effects[:, :, index["public_cost_pv_wan"]] = effects[:, :, index["public_cost_wan"]] * factor
+    if not scenario.phasing.enabled:
+        return
+    acting = np.array([s.kind not in ("keep", "admit") for s in slots])
     for y in scenario.horizon.years:
+        counts = (acting & (year <= y)).astype(float)
+        spent = (acting & (year == y)).astype(float)
         for m in TARGET_METRICS:
-            effects[rows, s, index[f"{m}_by_{y}"]] = effects[rows, s, index[m]] * float(year <= y)
-        effects[rows, s, index[f"public_cost_wan_in_{y}"]] = effects[
-            rows, s, index["public_cost_wan"]
-        ] * float(year == y)
+            effects[:, :, index[f"{m}_by_{y}"]] = effects[:, :, index[m]] * counts
+        effects[:, :, index[f"public_cost_wan_in_{y}"]] = (
+            effects[:, :, index["public_cost_wan"]] * spent
+        )
 
 
 def _projects(

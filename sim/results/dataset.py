@@ -342,7 +342,11 @@ def _marginal_cost(model: Model, solution: Solution, kpi: str) -> float:
     elif kpi == "energy_intensity_reduction":
         va = model.baseline.kpi_constant["va"] + chosen(model, solution.choice, "va_kpi_wan").sum()
         value *= model.baseline.base_energy_per_va * va * 0.01  # per percentage point
-    money = set(model.problem.objective.weights) <= {"public_cost_wan", "private_capex_wan"}
+    money = set(model.problem.objective.weights) <= {
+        "public_cost_wan",
+        "public_cost_pv_wan",
+        "private_capex_wan",
+    }
     return value * (YUAN_PER_WAN if money else 1.0)
 
 

@@ -56,7 +56,8 @@ def explain_enterprise(ds: xr.Dataset, enterprise_id: str) -> str:
 
 def _units(ds: xr.Dataset) -> str:
     weights = ds.attrs.get("objective_weights", "")
-    return "万元 of public cost" if weights == '{"public_cost_wan": 1.0}' else "objective units"
+    money = weights in ('{"public_cost_wan": 1.0}', '{"public_cost_pv_wan": 1.0}')
+    return "万元 of public cost" if money else "objective units"
 
 
 def _option_table(ds: xr.Dataset, enterprise_id: str) -> str:

@@ -429,6 +429,12 @@ class Phasing(Strict):
     budget_wan_per_year: dict[int, float] = Field(
         default_factory=dict, description="Yearly budget caps (万元)."
     )
+    discount_rate: float = Field(
+        0.03,
+        ge=0,
+        description="Yearly discount rate of public cost; the min-cost objective is the "
+        "present value in start_year, so an action costs less the later it is paid.",
+    )
     trajectories: Trajectories = Field(
         default_factory=Trajectories,
         description="Yearly simulation of the plan: ramp-up, project lag, industrial land balance.",
