@@ -64,7 +64,7 @@ def _solve(model: Model, gap: float = 1e-5) -> Solution:
 
 
 # ----------------------------------------------------------------- monotonicity
-TINY_TARGETS = {
+TINY_TARGETS: dict[str, list[float]] = {
     "land_freed_mu": [0.0, 40.0, 80.0, 120.0, 160.0],
     "energy_saved_tce": [0.0, 3000.0, 6000.0, 9000.0, 12000.0],
     "co2_cut_t": [0.0, 6000.0, 12000.0, 18000.0, 24000.0],
