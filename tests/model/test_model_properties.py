@@ -241,17 +241,9 @@ def test_override_making_an_upgrade_pay_selects_it(override_base: dict[str, Any]
     model, sol = _tiny_plan([], override_base)
     labels = labels_of(model, sol.choice)
     firm = next(u for u, lb in labels.items() if lb == "keep")
-    _, sol2 = _tiny_plan(
+    model2, sol2 = _tiny_plan(
         [{"id": firm, "option": "upgrade:basic", "metric": "public_cost_wan", "value": -100.0}],
         override_base,
-    )
-    model2 = tiny_model(
-        tiny_scenario(
-            overrides=[
-                {"id": firm, "option": "upgrade:basic", "metric": "public_cost_wan", "value": -100}
-            ],
-            **override_base,
-        )
     )
     assert labels_of(model2, sol2.choice)[firm] == "upgrade:basic@2021"
     assert sol2.objective <= sol.objective - 100 + 1e-6
@@ -275,3 +267,21 @@ def test_overrides_file_and_bad_overrides(tmp_path: Path) -> None:
     text = str(info.value)
     assert "F9" in text and "'exitt'" in text and "'public_cost'" in text
     assert "public_cost_wan" in text  # did you mean
+
+
+def test_override_reaches_the_phased_copies() -> None:
+    """With phasing, an overridden base metric also changes its yearly copies."""
+    scenario = tiny_scenario(
+        horizon={"base_year": 2020, "start_year": 2021, "end_year": 2022},
+        phasing={"enabled": True, "cumulative_shares": {2021: 0.5, 2022: 1.0}},
+        overrides=[
+            {"id": "F1", "option": "exit", "metric": "public_cost_wan", "value": 1234.0},
+            {"id": "F1", "option": "exit@2022", "metric": "land_freed_mu", "value": 0.0},
+        ],
+    )
+    effects = tiny_model(scenario).options.to_dataarray().sel(unit="F1")
+    assert float(effects.sel(option="exit@2021", metric="public_cost_wan_in_2021")) == 1234.0
+    assert float(effects.sel(option="exit@2022", metric="public_cost_wan_in_2022")) == 1234.0
+    assert float(effects.sel(option="exit@2021", metric="public_cost_wan_in_2022")) == 0.0
+    assert float(effects.sel(option="exit@2021", metric="land_freed_mu_by_2022")) == 40.0
+    assert float(effects.sel(option="exit@2022", metric="land_freed_mu_by_2022")) == 0.0
