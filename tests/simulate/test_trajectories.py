@@ -63,7 +63,7 @@ def _reference_state(model: Any, choice: np.ndarray, quantity: str) -> np.ndarra
         for k, year in enumerate(years):
             if year < slot.year:
                 continue
-            shares = ramps.get(slot.kind, [1.0])  # type: ignore[call-overload]
+            shares = ramps.get(slot.kind, [1.0])
             ramp = shares[min(year - slot.year, len(shares) - 1)]
             change = own_end - x * growth[end, q]
             total[k] += ramp * change * growth[k, q] / growth[end, q]
