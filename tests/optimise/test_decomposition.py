@@ -1,0 +1,161 @@
+"""Lagrangian decomposition: exactness against the plain MIP, bound validity, time limits."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from choice_factories import MMKP_DIR
+
+from sim.optimise.decomposition import LagrangianModel, solve_decomposition
+from sim.optimise.highs_backend import solve_highs
+from sim.optimise.problem import ChoiceProblem, Constraint, Objective, ProgressEvent
+from sim.optimise.verify import check
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from benchmarks.instances import policy_like_problem, random_choice_problem
+
+GAP = 1e-4
+
+
+def _exact(problem: ChoiceProblem) -> float:
+    sol = solve_highs(problem, mip_gap=1e-9, time_limit=120)
+    assert sol.status == "optimal", sol.message
+    return sol.objective
+
+
+def _within(value: float, reference: float, tol: float = GAP) -> bool:
+    return abs(value - reference) <= tol * max(1.0, abs(reference)) + 1e-7
+
+
+@pytest.mark.parametrize(
+    ("n", "seed", "sense", "core_size"),
+    [
+        (200, 0, "max", None),
+        (600, 1, "min", None),
+        (2000, 2, "max", None),
+        (2000, 2, "max", 200),  # multilevel sampling + trust-region sifting path
+        (2000, 4, "min", 200),
+        (1500, 7, "max", 500),  # single sampled LP + sifting
+    ],
+)
+def test_matches_exact_mip(n: int, seed: int, sense: str, core_size: int | None) -> None:
+    problem = random_choice_problem(n, 5, seed, sense=sense)
+    exact = _exact(problem)
+    sol = solve_decomposition(problem, time_limit=60, gap_tol=GAP, core_size=core_size)
+    assert sol.status == "optimal", sol.message
+    assert sol.gap <= GAP
+    check(problem, sol)
+    assert _within(sol.objective, exact)
+    # the bound is valid: an upper bound for max, a lower bound for min
+    if sense == "max":
+        assert sol.bound >= exact - 1e-6 * max(1.0, abs(exact))
+        assert sol.objective <= exact + 1e-6 * max(1.0, abs(exact))
+    else:
+        assert sol.bound <= exact + 1e-6 * max(1.0, abs(exact))
+        assert sol.objective >= exact - 1e-6 * max(1.0, abs(exact))
+
+
+def test_policy_like_matches_mip() -> None:
+    problem = policy_like_problem(400, seed=5)
+    exact = _exact(problem)
+    sol = solve_decomposition(problem, time_limit=60, core_size=60)
+    check(problem, sol)
+    assert sol.status == "optimal"
+    assert _within(sol.objective, exact)
+    assert sol.bound >= exact - 1e-6 * abs(exact)
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_lagrangian_bound_is_valid_for_any_prices(seed: int) -> None:
+    """L(λ) bounds the optimum for every sign-feasible λ (and λ ≤ penalty)."""
+    problem = random_choice_problem(150, 4, seed, sense="max")
+    exact = _exact(problem)
+    model = LagrangianModel(problem)
+    rng = np.random.default_rng(seed)
+    for _ in range(20):
+        lam = model.clip(rng.normal(0.0, 5.0, model.m))
+        value, _ = model.dual_value(lam)
+        assert value >= exact - 1e-6 * abs(exact)
+
+
+@pytest.mark.parametrize("seed", [21, 22])
+def test_bound_valid_under_tight_time_limit(seed: int) -> None:
+    problem = random_choice_problem(800, 6, seed, sense="min")
+    exact = _exact(problem)
+    sol = solve_decomposition(problem, time_limit=0.5, core_size=100)
+    if np.isfinite(sol.bound):
+        assert sol.bound <= exact + 1e-6 * abs(exact)
+    if sol.status in ("optimal", "feasible"):
+        check(problem, sol)
+        assert sol.objective >= exact - 1e-6 * abs(exact)
+
+
+def test_time_limit_returns_feasible_with_finite_gap() -> None:
+    problem = random_choice_problem(3000, 6, 31, sense="max", tightness=0.2)
+    sol = solve_decomposition(problem, time_limit=3.0, gap_tol=1e-12)
+    assert sol.status in ("optimal", "feasible")
+    assert np.isfinite(sol.gap)
+    assert sol.bound >= sol.objective - 1e-9 * abs(sol.objective)
+    check(problem, sol)
+    if sol.status == "feasible":
+        assert sol.message
+
+
+def test_elastic_rows_cap_prices_and_report_slacks() -> None:
+    """An impossible elastic target is paid for, and its price is the penalty."""
+    eff = np.array([[[1.0, 0.0], [0.0, 1.0]], [[2.0, 0.0], [0.0, 1.0]]])
+    problem = ChoiceProblem(
+        eff,
+        ["v", "e"],
+        [Constraint("soft", {"e": 1.0}, ">=", 5.0, penalty=0.5)],
+        Objective({"v": 1.0}, "max"),
+    )
+    sol = solve_decomposition(problem, time_limit=10)
+    assert sol.status == "optimal"
+    # e at most 2 → shortfall ≥ 3; choosing e costs v, worth 0.5 per unit
+    assert sol.objective == pytest.approx(3.0 - 0.5 * 5.0)
+    assert sol.slacks["soft"][0] == pytest.approx(5.0)
+    check(problem, sol)
+
+
+def test_infeasible_problem_is_reported() -> None:
+    eff = np.ones((3, 2, 1))
+    problem = ChoiceProblem(
+        eff, ["a"], [Constraint("need", {"a": 1.0}, ">=", 10.0)], Objective({"a": 1.0}, "min")
+    )
+    sol = solve_decomposition(problem, time_limit=10)
+    assert sol.status == "infeasible"
+    assert (sol.choice == -1).all()
+
+
+def test_progress_events_carry_bound_and_incumbent() -> None:
+    events: list[ProgressEvent] = []
+    problem = random_choice_problem(500, 5, 41, sense="max")
+    sol = solve_decomposition(problem, time_limit=30, progress=events.append)
+    assert sol.status == "optimal"
+    assert events and events[0].phase == "compile"
+    assert any(np.isfinite(e.bound) for e in events)
+    assert all(e.elapsed_s >= 0 for e in events)
+
+
+def test_no_coupling_rows() -> None:
+    eff = np.random.default_rng(0).normal(size=(50, 3, 1))
+    eff[::7, 1, :] = np.nan
+    problem = ChoiceProblem(eff, ["v"], [], Objective({"v": 1.0}, "max"))
+    sol = solve_decomposition(problem, time_limit=10)
+    assert sol.status == "optimal"
+    assert sol.objective == pytest.approx(float(np.nanmax(eff[:, :, 0], axis=1).sum()))
+
+
+@pytest.mark.skipif(not MMKP_DIR.is_dir(), reason=f"{MMKP_DIR} absent")
+def test_khan_i07_time_limited_has_bound() -> None:
+    from sim.optimise.mmkp import read_khan
+
+    inst = read_khan(MMKP_DIR / "khan" / "I07")
+    sol = solve_decomposition(inst.to_problem(), time_limit=8.0, gap_tol=1e-9)
+    assert sol.status in ("optimal", "feasible")
+    assert sol.objective >= 24500.0
+    assert 24595.0 - 1e-6 <= sol.bound <= 24607.96 + 1.0  # the LP bound of I07 is 24607.95
