@@ -491,7 +491,7 @@ def plot_marginal_costs(
     y0 = np.arange(len(kpis))[::-1].astype(float)
     for i, (name, color) in enumerate(zip(scenarios, scenario_colors(n_s), strict=True)):
         y = y0 + (n_s - 1) / 2 * height - i * height
-        ax.barh(y, values[i], height=height * 0.9, color=color, label=name)
+        ax.barh(y, values[i], height=height * 0.9, color=color, label=name, gid=f"mc:{name}")
         for yy, v, k in zip(y, values[i], kpis, strict=True):
             if v > 0:
                 ax.text(v * 1.08, yy, f"{fmt_number(v, lang, 3)} {mc_unit(k, lang)}",
@@ -602,7 +602,7 @@ def plot_freed_by_district(
         colors = scenario_colors(n_s) if n_s > 1 else [PANEL_COLORS[var]]
         for i, (name, color) in enumerate(zip(scenarios, colors, strict=True)):
             y = y0 + (n_s - 1) / 2 * height - i * height
-            ax.barh(y, values[i], height=height * 0.9, color=color, label=name, gid=var)
+            ax.barh(y, values[i], height=height * 0.9, color=color, label=name, gid=f"{var}:{name}")
         ax.set_xlabel(label(key, lang))
         ax.grid(axis="y", visible=False)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.4g}"))

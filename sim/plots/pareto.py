@@ -6,7 +6,8 @@ limits and the other optimised:
 * ``metric="jobs_lost"``: minimise public cost subject to
   ``limits.jobs_lost_max = ε`` for ε from the least-cost plan's jobs lost
   down to the fewest jobs lost any plan meeting the targets can reach (a run
-  with ``objective.kind = min_jobs_lost``).
+  with ``objective.kind = min_jobs_lost``; half the least-cost plan's when
+  that run finds no plan).
 * ``metric="va_after_wan"``: maximise end-year value added subject to
   ``limits.budget_wan = ε`` for ε from the least-cost plan's public cost up to
   the public cost of the max-VA plan under the scenario's own budget.
@@ -22,6 +23,7 @@ exactly at it can be out of reach.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -68,6 +70,8 @@ def pareto_sweep(
     *,
     method: str | None = None,
     time_limit: float | None = None,
+    least_cost: xr.Dataset | None = None,
+    tight_end: float | None = None,
 ) -> xr.Dataset:
     """ε-constraint sweep of public cost against jobs lost (or end-year VA).
 
@@ -78,6 +82,11 @@ def pareto_sweep(
         points: number of ε values, end points included (≥ 2).
         n_firms: synthetic population size override (as in ``run_scenario``).
         method, time_limit: solver overrides passed to ``run_scenario``.
+        least_cost: the scenario's least-cost result when already solved (same
+            population); it is then not solved again.
+        tight_end: the tight end of the ε range (jobs lost, persons; or public
+            cost, 万元, in population units) when known; otherwise it is solved
+            for (min_jobs_lost or max_va run) and moved in by ``INSET``.
 
     Returns:
         A Dataset over ``point`` (kept points, in ε order): ``epsilon`` (jobs,
@@ -106,18 +115,24 @@ def pareto_sweep(
         factor = outcome.model.scale if sc.population.scale_to_population else 1.0
         return outcome.dataset, factor
 
-    least, factor = run("min_cost")
-    start = _point(least)
-    if metric == "jobs_lost":
-        other, _ = run("min_jobs_lost")
-        lo, hi = start["jobs_lost"], _point(other)["jobs_lost"]
-        kind, key = "min_cost", "jobs_lost_max"
-        steps = np.linspace(0.0, 1.0 - INSET, points)
+    if least_cost is None:
+        least, factor = run("min_cost")
     else:
-        other, _ = run("max_va")
-        lo, hi = start["public_cost_wan"], _point(other)["public_cost_wan"]
+        least = least_cost
+        factor = (least.sizes["enterprise"] / base.population.reference_firms
+                  if base.population.scale_to_population else 1.0)
+    start = _point(least)
+    inset = INSET if tight_end is None else 0.0
+    if metric == "jobs_lost":
+        lo = start["jobs_lost"]
+        hi = tight_end if tight_end is not None else _solved_end(run, "min_jobs_lost", 0.5 * lo)
+        kind, key = "min_cost", "jobs_lost_max"
+        steps = np.linspace(0.0, 1.0 - inset, points)
+    else:
+        lo = start["public_cost_wan"]
+        hi = tight_end if tight_end is not None else _solved_end(run, "max_va", 2.0 * lo)
         kind, key = "max_va", "budget_wan"
-        steps = np.linspace(INSET, 1.0, points)
+        steps = np.linspace(inset, 1.0, points)
     eps = lo + (hi - lo) * steps
 
     rows: list[dict[str, Any]] = []
@@ -147,6 +162,20 @@ def pareto_sweep(
         **{f"least_cost_{k}": v for k, v in start.items()},
     }
     return out
+
+
+def _solved_end(run: Callable[..., tuple[xr.Dataset, float]], kind: str,
+                fallback: float) -> float:
+    """The other end of the ε range: the min-jobs plan's jobs lost or the max-VA plan's cost.
+
+    ``fallback`` (half the jobs, twice the cost) when that run finds no plan.
+    """
+    try:
+        ds = run(kind)[0]
+    except InfeasibleError:
+        return fallback
+    point = _point(ds)
+    return point["jobs_lost"] if kind == "min_jobs_lost" else point["public_cost_wan"]
 
 
 def plot_pareto(
