@@ -85,8 +85,14 @@ def run_scenario(
         )
         model.timings["diagnosis_s"] = time.perf_counter() - t
         if not allow_shortfall or diagnosis.solution is None:
+            header = (
+                ""
+                if solution.status == "infeasible"
+                else f"no feasible plan was found within {limit:g} s ({solution.status}; "
+                "the targets were not proven infeasible). "
+            )
             raise InfeasibleError(
-                f"scenario '{model.scenario.name}': {diagnosis.text()}\n"
+                f"scenario '{model.scenario.name}': {header}{diagnosis.text()}\n"
                 "No result was written. Rerun with --allow-shortfall to keep the "
                 "least-shortfall plan, flagged as such."
             )

@@ -58,7 +58,12 @@ class Diagnosis:
     def text(self) -> str:
         """The diagnosis in the scenario's terms, one line per finding."""
         if self.solution is None:
-            return "The targets cannot all be met, and no relaxed plan could be found either."
+            return " ".join(
+                [
+                    "The targets cannot all be met, and no relaxed plan could be found either.",
+                    *self.notes,
+                ]
+            )
         lines = []
         if self.limits_relaxed:
             lines.append(
@@ -155,7 +160,14 @@ def diagnose(
     relaxed = _elastic(problem, penalty_factor, is_target)
     solution = solve(relaxed)
     limits_relaxed = False
-    if solution.status not in ("optimal", "feasible"):
+    if solution.status not in ("optimal", "feasible", "infeasible"):
+        note = (
+            "The solver found no plan even with every target relaxed, within its time "
+            f"limit ({solution.status}: {solution.message}); this is not a proof that the "
+            "limits conflict. Raise solver.time_limit_s or try solver.method: mip."
+        )
+        return Diagnosis([], [], False, None, [note])
+    if solution.status == "infeasible":
         relaxed = _elastic(problem, penalty_factor, lambda name: True)
         solution = solve(relaxed)
         limits_relaxed = True
