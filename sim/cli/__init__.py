@@ -2,14 +2,21 @@
 
 Each concern has its own module of commands; importing it registers them.
 User errors (:class:`sim.errors.TenglongError`) print one clear message and
-exit non-zero, never a traceback.
+exit non-zero, never a traceback. Ctrl-C (SIGINT) and SIGTERM stop the
+command with a one-line message and exit 128 + the signal number (130, 143);
+files being written are discarded (``sim.results.atomic``), finished ones kept.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import signal
 import sys
+import threading
 import warnings
+from collections.abc import Iterator
+from types import FrameType
 from typing import TextIO
 
 from rich.console import Console
@@ -62,14 +69,50 @@ def _show_warning(
 _python_showwarning = warnings.showwarning
 
 
+class Interrupted(BaseException):
+    """Raised in the main thread on SIGINT or SIGTERM (not a KeyboardInterrupt, so that
+    click does not turn it into a bare "Aborted!"); unwinding runs every cleanup."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """Turn SIGINT and SIGTERM into :class:`Interrupted` for the duration (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGINT,
+                                                                          signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def main() -> None:
     """Entry point of the ``tenglong`` console script."""
     _register_commands()
     warnings.showwarning = _show_warning
+    console = Console(stderr=True, highlight=False)
     try:
-        app()
+        with _signals_interrupt():
+            app()
     except TenglongError as exc:
-        Console(stderr=True, highlight=False).print(
-            "error: " + str(exc), markup=False, style="bold red", soft_wrap=True
-        )
+        console.print("error: " + str(exc), markup=False, style="bold red", soft_wrap=True)
         sys.exit(exc.exit_code)
+    except Interrupted as exc:
+        name = signal.Signals(exc.signum).name
+        console.print(
+            f"interrupted ({name}): stopped; no partial file was left (files being written "
+            "were discarded, finished ones kept).",
+            markup=False, style="bold red", soft_wrap=True,
+        )
+        sys.exit(128 + exc.signum)

@@ -51,6 +51,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
+from sim.optimise.highs_backend import run_interruptible
 from sim.optimise.problem import (
     BoolArray,
     ChoiceProblem,
@@ -554,7 +555,7 @@ def _solve_core(
             sol0.col_value = xs
             with contextlib.suppress(Exception):
                 h.setSolution(sol0)
-    h.run()
+    run_interruptible(h)
     ms = h.getModelStatus()
     info = h.getInfo()
     has = info.primal_solution_status == highspy.kSolutionStatusFeasible
@@ -620,7 +621,7 @@ def _probe(
     keep = core.allowed.copy()
     h = _new_highs()
     h.passModel(core.lp)
-    h.run()
+    run_interruptible(h)
     ok = highspy.HighsModelStatus.kOptimal
     if h.getModelStatus() != ok or -h.getInfo().objective_function_value <= threshold:
         return np.zeros_like(keep)
@@ -635,7 +636,7 @@ def _probe(
         if x[col] > 1 - 1e-9:
             continue
         h.changeColBounds(col, 1.0, 1.0)
-        h.run()
+        run_interruptible(h)
         st = h.getModelStatus()
         drop = st != ok or -h.getInfo().objective_function_value <= threshold
         if drop:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 import threading
 import time
@@ -66,6 +67,50 @@ def _stdout_fd_silenced() -> Iterator[None]:
         os.dup2(saved, 1)
         os.close(saved)
         os.close(devnull)
+
+
+def run_interruptible(h: highspy.Highs) -> None:
+    """``h.run()``, stoppable by Ctrl-C (SIGINT) and SIGTERM.
+
+    Python runs signal handlers only while Python code runs, which during
+    ``h.run()`` means inside a HiGHS callback, where HiGHS swallows the
+    exception: the run ends in "Solve error" and the interrupt is lost (or,
+    without callbacks, waits for the time limit). So while HiGHS runs, the
+    signals are only recorded; HiGHS' interrupt callbacks see the record and
+    stop the solve; afterwards the original handler is called, in ordinary
+    Python code, and raises as usual (``KeyboardInterrupt`` or the CLI's
+    ``Interrupted``). Signals whose handler is not a Python function (SIGTERM
+    by default) are left alone, as is every thread but the main one.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        h.run()
+        return
+    caught: list[tuple[int, Any]] = []
+
+    def record(signum: int, frame: Any) -> None:
+        caught.append((signum, frame))
+
+    def stop(e: Any) -> None:
+        if caught:
+            e.interrupt()
+
+    previous: dict[int, Any] = {}
+    for sig in (int(signal.SIGINT), int(signal.SIGTERM)):
+        if callable(signal.getsignal(sig)):
+            previous[sig] = signal.signal(sig, record)
+    events = (h.cbMipInterrupt, h.cbSimplexInterrupt, h.cbIpmInterrupt)
+    for event in events:
+        event.subscribe(stop)
+    try:
+        h.run()
+    finally:
+        for event in events:
+            event.unsubscribe(stop)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if caught:
+        signum, frame = caught[0]
+        previous[signum](signum, frame)
 
 
 def new_highs(*, output: bool = False) -> highspy.Highs:
@@ -365,7 +410,7 @@ def solve_lp_relaxation(
         h.setOptionValue("time_limit", float(time_limit))
     h.passModel(m.to_highs_lp(integer=False))
     t0 = time.perf_counter()
-    h.run()
+    run_interruptible(h)
     seconds = time.perf_counter() - t0
     ms = h.getModelStatus()
     shape = (problem.n_units, problem.n_options)
@@ -551,7 +596,7 @@ def solve_highs(
         h.cbMipInterrupt.subscribe(on_tick)
 
     t0 = time.perf_counter()
-    h.run()
+    run_interruptible(h)
     t_solve = time.perf_counter() - t0
     timings = {"build": t_build, "solve": t_solve}
     solver_info = {

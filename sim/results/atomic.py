@@ -2,6 +2,12 @@
 
 Every result file is written to a temporary file in the same folder and
 renamed into place only when complete (``os.replace`` is atomic on POSIX).
+
+The temporary file is ``.<name>.<pid>-<random>.partial``: hidden, never the
+result's name, and removed on any exception, ``KeyboardInterrupt`` (Ctrl-C)
+and, through the CLI's handler, SIGTERM. Only a hard kill (SIGKILL, power
+loss) can leave one behind; the next write of the same target removes the
+partials whose writing process no longer exists.
 """
 
 from __future__ import annotations
@@ -12,13 +18,60 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+PARTIAL_SUFFIX = ".partial"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# Read once at import: os.umask can only be read by setting it, which is not thread-safe.
+_UMASK = _umask()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_partials(target: str | Path) -> list[Path]:
+    """Remove ``target``'s temporary files left by processes that no longer run.
+
+    Returns the removed paths. Partials of a live process (a concurrent
+    writer) and files of any other name are left alone.
+    """
+    target = Path(target)
+    prefix = f".{target.name}."
+    removed: list[Path] = []
+    if not target.parent.is_dir():
+        return removed
+    for entry in target.parent.iterdir():
+        name = entry.name
+        if not (name.startswith(prefix) and name.endswith(PARTIAL_SUFFIX)) or not entry.is_file():
+            continue
+        pid_text = name[len(prefix) :].split("-", 1)[0]
+        if not pid_text.isdigit() or _pid_alive(int(pid_text)):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            entry.unlink()
+            removed.append(entry)
+    return removed
+
 
 @contextlib.contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it to ``target`` on success.
 
     On any exception (including ``KeyboardInterrupt``) the temporary file is
-    removed and ``target`` is left exactly as it was.
+    removed and ``target`` is left exactly as it was. Stale temporary files of
+    the same target from killed processes are removed first.
 
     Example::
 
@@ -27,11 +80,17 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    remove_stale_partials(target)
+    fd, name = tempfile.mkstemp(
+        prefix=f".{target.name}.{os.getpid()}-", suffix=PARTIAL_SUFFIX, dir=target.parent
+    )
     os.close(fd)
     tmp = Path(name)
     try:
         yield tmp
+        # mkstemp creates the file 0600; give the result the permissions a plain open() would.
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
