@@ -311,3 +311,39 @@ def test_kpi_rows_agree_with_the_ratios(model: Model, kpis: dict[str, KPI]) -> N
     ):
         satisfied = violation[f"kpi:{name}"] <= 1e-9
         assert satisfied == kpis[name].met, name
+
+
+def test_result_dataset_carries_the_hand_numbers(model: Model, kpis: dict[str, KPI]) -> None:
+    from sim.optimise.problem import Solution
+    from sim.optimise.verify import verify
+    from sim.results.dataset import build_result, decisions_table
+
+    choice = _choice(model)
+    solution = Solution(choice, 3270.88, 3270.88, 0.0, "optimal", "hand")
+    report = verify(model.problem, choice)
+    ds = build_result(model, solution, report, list(kpis.values()), "{}")
+    effect = ds["effect"].to_pandas()
+    assert effect.loc["F1", "land_freed_mu"] == pytest.approx(40.0)
+    assert effect.loc["F2", "public_cost_wan"] == pytest.approx(161.28)
+    assert effect.loc["F3", "private_capex_wan"] == pytest.approx(2400.0)
+    # F4 is outside the problem: it keeps, grown from the base year
+    assert effect.loc["F4", "va_after_wan"] == pytest.approx(2500 * G_VA)
+    assert effect.loc["F4", "public_cost_wan"] == 0.0
+    totals = ds["totals"].sum("by_sector").to_pandas()
+    assert totals.loc["萧山", "land_freed_mu"] == pytest.approx(40.0)
+    assert totals.loc["富阳", "land_freed_mu"] == pytest.approx(60.0)
+    assert totals.loc["萧山", "public_cost_wan"] == pytest.approx(1273.6 + 161.28)
+    assert totals.loc["富阳", "public_cost_wan"] == pytest.approx(1836.0)
+    achieved = ds["kpi_achieved"].to_pandas()
+    assert achieved["energy_saved_tce"] == pytest.approx(4836.0)
+    assert achieved["tax_per_mu_wan"] == pytest.approx(kpis["tax_per_mu_wan"].achieved)
+    table = decisions_table(ds).set_index("id")
+    assert table.loc["F3", "option"] == "relocate#1@2021"
+    assert (
+        table.loc["F3", "action_target"]
+        == model.options.parks.ids[
+            int(model.options.park_index[2, model.options.slot_labels.index("relocate#1@2021")])
+        ]
+    )
+    assert table.loc["F2", "action"] == "upgrade" and table.loc["F2", "action_target"] == "deep"
+    assert "F4" not in table.index
