@@ -752,8 +752,11 @@ def _solve_lp(
     infeasible = False
     nat = (model.c_scale + 1e-12) / np.maximum(model.row_scale / max(1, n), 1e-12)
     growth = np.ones(m)
-    shape = np.maximum(np.abs(lam), 1e-4 * nat)
+    base = np.maximum(np.abs(lam), 1e-4 * nat)
+    shape = base
     unit_radius = model.flip_radius(shape) if m and n > k0 else np.zeros(n)
+    base_radius = unit_radius
+    k_max = max(4 * k0, n // 10)
     k_target = max(k0, n // 40)
     steps = 0
     while m and left() > 0:
@@ -761,9 +764,14 @@ def _solve_lp(
         box = None
         t = 0.0
         if n > k0:
-            ratio = margin / np.maximum(2.0 * unit_radius, 1e-300)
+            # the box scale t fits the core target on the base shape; rows whose
+            # box was hit get wider boxes (growth) and the core grows with them
+            ratio = margin / np.maximum(2.0 * base_radius, 1e-300)
             kk = min(n - 1, k_target)
             t = min(float(np.partition(ratio, kk)[kk]), 1e6)
+            if int((margin <= 2.0 * t * unit_radius).sum()) > k_max:
+                ratio = margin / np.maximum(2.0 * unit_radius, 1e-300)
+                t = min(t, float(np.partition(ratio, min(n - 1, k_max))[min(n - 1, k_max)]))
             width = t * shape
             box = (model.clip(lam - width), model.clip(lam + width))
             in_core = margin <= 2.0 * t * unit_radius * (1 + 1e-9)
@@ -814,8 +822,10 @@ def _solve_lp(
         # recentre: fixed units move to their best option at the new prices
         choice = best.copy()
         growth = np.where(active, 3.0 * growth, np.maximum(1.0, 0.5 * growth))
-        shape = np.maximum(np.abs(lam), 1e-4 * nat) * growth
-        unit_radius = model.flip_radius(shape)
+        base = np.maximum(np.abs(lam), 1e-4 * nat)
+        shape = base * growth
+        base_radius = model.flip_radius(base)
+        unit_radius = model.flip_radius(shape) if np.any(growth != 1.0) else base_radius
         if active.any() and steps % 2 == 0:
             k_target = min(2 * k_target, max(k0, 40_000))
     return _LPState(lam, choice, core, lp_x, lp_value, converged, infeasible, steps)
@@ -954,7 +964,7 @@ def solve_decomposition(
         fx = np.nan_to_num(lp_x, nan=0.0)
         frac[core] = ((fx > 1e-6) & (fx < 1 - 1e-6)).any(axis=1)
     k_mip = min(n, max(200, 8 * m, int(frac.sum())))
-    mip_gap = min(gap_tol, 1e-6)
+    mip_gap = 0.5 * gap_tol
     first = True
     while not done() and left() > 0.05:
         base = inc_choice if inc_choice is not None else choice
