@@ -498,7 +498,7 @@ def plot_marginal_costs(
                         va="center", fontsize=6.5, color=NEUTRAL)
     positive = values[values > 0]
     ax.set_xscale("log")
-    ax.set_xlim(positive.min() / 3, positive.max() * 40)
+    ax.set_xlim(positive.min() / 3, positive.max() * 20)
     sense = cmp["kpi_sense"].sel(kpi=kpis).values.astype(str)
     suffix = "（上限）" if lang == "zh" else " (limit)"
     names = [_kpi_name(k, lang) + (suffix if s == "<=" else "")
