@@ -104,7 +104,8 @@ def build_model(
 
     Args:
         scenario: a validated :class:`Scenario` or the path of a scenario file.
-        n_firms: override the synthetic population size (benchmarks).
+        n_firms: override the synthetic population size (benchmarks); targets,
+            limits and capacities then scale with n / ``population.reference_firms``.
         seed: override the synthetic population seed.
         register: use this (already loaded) register instead of the scenario's.
     """
@@ -115,8 +116,11 @@ def build_model(
     else:
         scenario, data = load_scenario(scenario)
     if n_firms is not None:
+        # A resized population is a scaled copy of the scenario: absolute
+        # targets, limits and capacities scale with it.
         scenario.population.synthetic.n = n_firms
         scenario.population.register_file = None
+        scenario.population.scale_to_population = True
     if seed is not None:
         scenario.population.synthetic.seed = seed
     calibration = load_calibration()

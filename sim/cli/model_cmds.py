@@ -36,7 +36,9 @@ def run(
         None, help="Override solver.method: auto, mip, pyomo or decomposition."
     ),
     time_limit: float | None = typer.Option(None, help="Override solver.time_limit_s (s)."),
-    n_firms: int | None = typer.Option(None, help="Override the synthetic population size."),
+    n_firms: int | None = typer.Option(
+        None, help="Run a scaled copy: synthetic population of N firms, targets scaled by N/20,000."
+    ),
     allow_shortfall: bool = typer.Option(
         False, help="When targets cannot all be met, write the least-shortfall plan (flagged)."
     ),
@@ -154,6 +156,14 @@ def print_summary(ds: xr.Dataset) -> None:
         f"independent check max violation {ds.attrs['max_violation']:.1e}"
     )
     console.print(f"actions of {actions.size} acting firms: {mix}", markup=False)
+    if ds.attrs["status"] == "feasible":
+        reason = json.loads(ds.attrs.get("manifest", "{}")).get("status", {}).get("message", "")
+        console.print(
+            f"[bold yellow]NOT PROVEN OPTIMAL[/]: the solver stopped ({reason or 'limit reached'}) "
+            f"with a gap of {ds.attrs['gap']:.2%}. The plan meets every constraint, but the "
+            f"best possible objective may be as far as {ds.attrs['bound']:,.6g}. Raise "
+            "--time-limit (solver.time_limit_s) to close the gap."
+        )
 
 
 @app.command()
@@ -177,15 +187,30 @@ def explain(
 
 
 @app.command()
-def show(result: Path = typer.Argument(..., help="Result file (.nc).")) -> None:
+def show(
+    result: Path = typer.Argument(..., help="Result file (.nc)."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the whole manifest as JSON (resolved scenario included)."
+    ),
+) -> None:
     """Print a result file's manifest (what produced it) and its KPI table."""
     from sim.results.dataset import read_result
 
     ds = read_result(result)
     manifest = json.loads(ds.attrs["manifest"])
+    if as_json:
+        typer.echo(json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True))
+        return
     info = Table(title=f"{result}: provenance", show_header=False)
     for key in ("created_utc", "command", "scenario_file", "git_commit"):
         info.add_row(key, str(manifest.get(key)))
+    effective = manifest.get("scenario_effective") or manifest.get("scenario", {})
+    info.add_row(
+        "scenario",
+        f"{effective.get('name')} (seed {effective.get('seed')}; "
+        f"{len(manifest.get('scenario', {}))} sections set in the file, every value in "
+        "`show --json`)",
+    )
     for key, value in manifest.get("inputs", {}).items():
         info.add_row(f"input {key}", str(value))
     for key, value in manifest.get("versions", {}).items():
