@@ -84,7 +84,23 @@ def run_scenario(
             model.problem, run_solver, penalty_factor=model.scenario.diagnosis.penalty_factor
         )
         model.timings["diagnosis_s"] = time.perf_counter() - t
-        if not allow_shortfall or diagnosis.solution is None:
+        relaxed_plan_is_feasible = (
+            diagnosis.solution is not None
+            and not diagnosis.shortfalls
+            and not diagnosis.limits_relaxed
+        )
+        if relaxed_plan_is_feasible:
+            # The elastic model is a relaxation: a plan with no shortfall is a
+            # feasible plan of the scenario, and its bound is a valid bound.
+            assert diagnosis.solution is not None
+            first_status = solution.status
+            solution = diagnosis.solution
+            solution.message = (
+                f"first solve: {first_status}; plan found by the elastic re-solve "
+                "with no shortfall. " + solution.message
+            )
+            diagnosis = None
+        elif not allow_shortfall or diagnosis.solution is None:
             header = (
                 ""
                 if solution.status == "infeasible"
@@ -96,8 +112,9 @@ def run_scenario(
                 "No result was written. Rerun with --allow-shortfall to keep the "
                 "least-shortfall plan, flagged as such."
             )
-        solution = diagnosis.solution
-        shortfall = True
+        else:
+            solution = diagnosis.solution
+            shortfall = True
 
     report = verify(
         model.problem,
@@ -134,6 +151,8 @@ def run_scenario(
             "message": solution.message,
         },
     )
+    # Every value the run used: defaults, --n-firms/--method/--time-limit overrides included.
+    manifest["scenario_effective"] = model.scenario.model_dump(mode="json")
     dataset = build_result(model, solution, report, kpis, to_json(manifest), shortfall=shortfall)
     dataset = add_trajectories(dataset, model, solution.choice)  # yearly paths (sim.simulate)
     return RunOutcome(model, solution, report, kpis, dataset, diagnosis, shortfall)
