@@ -109,3 +109,20 @@ def assert_user_error(result: CliResult, path: Path) -> None:
     # Rich may wrap long paths; compare without line breaks.
     flat = result.stderr.replace("\n", "")
     assert path.name in flat, f"the message does not name {path.name}:\n{result.stderr}"
+
+
+def small_scenario(folder: Path, name: str = "small", n: int = 3000, **solver: object) -> Path:
+    """A Hangzhou scenario scaled to ``n`` firms (targets scaled too), written in ``folder``."""
+    lines = [
+        f"extends: {HANGZHOU}",
+        f"name: {name}",
+        "population:",
+        f"  synthetic: {{n: {n}}}",
+        "  scale_to_population: true",
+    ]
+    if solver:
+        lines.append("solver:")
+        lines += [f"  {k}: {v}" for k, v in solver.items()]
+    path = folder / f"{name}.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
