@@ -99,11 +99,11 @@ def _signals_interrupt() -> Iterator[None]:
 
 def main() -> None:
     """Entry point of the ``tenglong`` console script."""
-    _register_commands()
     warnings.showwarning = _show_warning
     console = Console(stderr=True, highlight=False)
     try:
-        with _signals_interrupt():
+        with _signals_interrupt():  # first: Ctrl-C while the commands import is clean too
+            _register_commands()
             app()
     except TenglongError as exc:
         console.print("error: " + str(exc), markup=False, style="bold red", soft_wrap=True)

@@ -231,8 +231,31 @@ def _client(scheduler: str | None, workers: int, processes: bool,
     kwargs: dict[str, Any] = {"n_workers": workers, "threads_per_worker": 1,
                               "processes": processes, "dashboard_address": None}
     kwargs.update(cluster_kwargs or {})
-    with LocalCluster(**kwargs) as cluster, Client(cluster) as client:
+    with _ignore_sigint_in_children():
+        cluster = LocalCluster(**kwargs)
+    with cluster, Client(cluster) as client:
         yield client
+
+
+@contextmanager
+def _ignore_sigint_in_children() -> Iterator[None]:
+    """Start worker processes with SIGINT ignored (the disposition survives their exec).
+
+    A terminal's Ctrl-C reaches the whole process group: without this every dask
+    worker printed its own KeyboardInterrupt traceback while this process was
+    already stopping the sweep and closing the cluster.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def run_sweep(
@@ -337,6 +360,17 @@ def run_sweep(
         scheduler=scheduler or f"LocalCluster({workers})",
         sweep=json.dumps(scenario.sweep.model_dump() if scenario.sweep else {}, default=str),
     )
+    from sim.results.manifest import build_manifest, to_json
+
+    # provenance, as in every result file (`tenglong show` reads it)
+    merged.attrs["manifest"] = to_json(build_manifest(
+        scenario=scenario.model_dump(mode="json"),
+        scenario_file=str(Path(scenario_path).resolve()),
+        inputs={"member_keys": json.dumps(keys)},
+        solver={k: v for k, v in options.items() if v is not None},
+        timings={},
+        status={"members": len(members), "computed": sorted(computed), "resumed": resumed},
+    ))
     with atomic_path(out_path) as tmp:
         merged.to_netcdf(tmp, engine="h5netcdf")
     return merged
