@@ -287,9 +287,9 @@ def robust_plan(
         raise ScenarioError("robust planning needs uncertain parameters (uncertainty.parameters).")
     s = unc.robust_draws if draws is None else int(draws)
     mode = unc.robust_mode if mode is None else mode
-    seed_out = (unc.seed + 1000) if holdout_seed is None and unc.holdout_seed is None else (
-        holdout_seed if holdout_seed is not None else unc.holdout_seed)
-    assert seed_out is not None
+    seed_out = holdout_seed if holdout_seed is not None else unc.holdout_seed
+    if seed_out is None:
+        seed_out = unc.seed + 1000
     if seed_out == unc.seed:
         raise ScenarioError("uncertainty.holdout_seed must differ from uncertainty.seed.")
     spec = model.scenario.solver
