@@ -24,6 +24,7 @@ import xarray as xr
 from sim.data.calibration import Calibration, load_calibration
 from sim.data.register import load_register
 from sim.data.synthetic import generate_population
+from sim.errors import ScenarioError
 from sim.evaluation.config import load_evaluation_config
 from sim.evaluation.muni import evaluate
 from sim.optimise.problem import ChoiceProblem, Objective
@@ -143,15 +144,21 @@ def build_model(
     if apply_overrides(options, overrides, str(scenario.source_file or "scenario")):
         derive_columns(options.effects, options.metrics, options.slots, scenario)
     baseline = _baseline(evaluated, acting, scenario, scale)
-    problem = ChoiceProblem(
-        effects=options.effects,
-        metrics=options.metrics,
-        constraints=all_constraints(options, scenario, baseline),
-        objective=_objective(scenario),
-        unit_ids=options.unit_ids,
-        option_labels=options.slot_labels,
-        name=scenario.name,
-    )
+    try:
+        problem = ChoiceProblem(
+            effects=options.effects,
+            metrics=options.metrics,
+            constraints=all_constraints(options, scenario, baseline),
+            objective=_objective(scenario),
+            unit_ids=options.unit_ids,
+            option_labels=options.slot_labels,
+            name=scenario.name,
+        )
+    except ValueError as exc:  # the problem's own consistency checks, in scenario terms
+        raise ScenarioError(
+            f"{scenario.source_file or 'scenario'}: the scenario gives no valid choice problem: "
+            f"{exc}{_problem_hint(str(exc), options.metrics)}"
+        ) from None
     timings["build_s"] = time.perf_counter() - t
     return Model(
         scenario=scenario,
@@ -269,6 +276,17 @@ def _baseline(
     }
     base_intensity = total("energy_tce", above) / max(total("value_added_wan", above), 1e-9)
     return Baseline(kpi_constant=constant, base_energy_per_va=base_intensity, scale=scale)
+
+
+def _problem_hint(message: str, metrics: list[str]) -> str:
+    if "no available option" in message:
+        return (
+            " (these firms may not keep, e.g. eligibility.violators_must_act, and every "
+            "action open to them is disabled in actions)"
+        )
+    if "unknown metrics" in message:
+        return f"; objective.weights may use: {', '.join(metrics)}"
+    return ""
 
 
 def _objective(scenario: Scenario) -> Objective:

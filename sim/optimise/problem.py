@@ -124,7 +124,8 @@ class ChoiceProblem:
             )
         if not self.available.any(axis=1).all():
             bad = np.flatnonzero(~self.available.any(axis=1))[:5]
-            raise ValueError(f"units {bad.tolist()} have no available option")
+            named = bad.tolist() if self.unit_ids is None else self.unit_ids[bad].tolist()
+            raise ValueError(f"units {named} have no available option")
         for c in self.constraints:
             unknown = set(c.coefficients) - set(self.metrics)
             if unknown:

@@ -290,7 +290,8 @@ def build_options(
             k = int(slot.variant) - 1
             pick = acquirers.choice[:, k]
             acquirer_index[firms, s] = pick
-            target[firms, s] = np.where(pick >= 0, acquirers.ids[np.maximum(pick, 0)], "")
+            # pick -1 (no acquirer, possibly none at all) indexes the appended ""
+            target[firms, s] = np.append(np.asarray(acquirers.ids, dtype=object), "")[pick]
             _merge(writer, data, scenario, slot.year, acquirers, pick)
         elif slot.kind == "relocate":
             k = int(slot.variant) - 1
@@ -473,6 +474,8 @@ def _merge(
     """Merge into acquirer ``pick``: its intensity and tax rate apply to the target."""
     p = scenario.actions.merge
     mask = data.act_allowed & (pick >= 0)
+    if not mask.any():  # no acquirer for anyone (e.g. none of the acquirer classes exist)
+        return
     safe = np.maximum(pick, 0)
     _zero_flows(writer, mask)
     writer.set("rectified", 1.0, mask)

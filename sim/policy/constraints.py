@@ -120,7 +120,8 @@ def _district_shares(
 ) -> FloatArray:
     if mode == "explicit":
         return np.array([explicit.get(str(n), 0.0) for n in names])
-    potential = np.nanmax(options.metric(metric)[firm], axis=1)
+    # fmax ignores NaN like nanmax, without warning on a firm with no option at all
+    potential = np.fmax.reduce(options.metric(metric)[firm], axis=1)
     totals = np.bincount(group, weights=np.nan_to_num(potential), minlength=len(names))
     return totals / max(totals.sum(), 1e-12)
 

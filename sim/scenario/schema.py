@@ -74,12 +74,19 @@ class Population(Strict):
 class Growth(Strict):
     """Baseline (no-action) trends per year, applied from base year to end year."""
 
-    value_added: float = Field(0.07, description="Real VA growth per year of kept firms.")
-    tax: float = Field(0.06, description="Tax growth per year of kept firms.")
-    energy_efficiency: float = Field(
-        0.03, description="Yearly decline of energy per unit VA of kept firms (trend)."
+    value_added: float = Field(
+        0.07, gt=-1, le=1, description="Real VA growth per year of kept firms."
     )
-    employees: float = Field(0.0, description="Employment growth per year of kept firms.")
+    tax: float = Field(0.06, gt=-1, le=1, description="Tax growth per year of kept firms.")
+    energy_efficiency: float = Field(
+        0.03,
+        gt=-1,
+        lt=1,
+        description="Yearly decline of energy per unit VA of kept firms (trend).",
+    )
+    employees: float = Field(
+        0.0, gt=-1, le=1, description="Employment growth per year of kept firms."
+    )
 
 
 class Horizon(Strict):
@@ -97,6 +104,11 @@ class Horizon(Strict):
             raise ValueError(
                 "years must satisfy base_year < start_year <= end_year <= report_until, got "
                 f"{self.base_year}, {self.start_year}, {self.end_year}, {self.report_until}"
+            )
+        if self.report_until - self.base_year > 100:
+            raise ValueError(
+                f"the horizon spans {self.report_until - self.base_year} years "
+                f"({self.base_year}–{self.report_until}); at most 100 are modelled"
             )
         return self
 
