@@ -101,6 +101,8 @@ def run_scenario(
             )
             diagnosis = None
         elif not allow_shortfall or diagnosis.solution is None:
+            diagnosis.proven = solution.status == "infeasible"
+            _kpi_levels(model, diagnosis)
             header = (
                 ""
                 if solution.status == "infeasible"
@@ -156,6 +158,18 @@ def run_scenario(
     dataset = build_result(model, solution, report, kpis, to_json(manifest), shortfall=shortfall)
     dataset = add_trajectories(dataset, model, solution.choice)  # yearly paths (sim.simulate)
     return RunOutcome(model, solution, report, kpis, dataset, diagnosis, shortfall)
+
+
+def _kpi_levels(model: Model, diagnosis: Diagnosis) -> None:
+    """Restate ratio-KPI shortfalls as KPI levels (万元/mu, share) rather than row sums."""
+    if diagnosis.solution is None:
+        return
+    levels = {k.name: k for k in compute_kpis(model, diagnosis.solution.choice)}
+    for shortfall in diagnosis.shortfalls:
+        name = shortfall.row.removeprefix("kpi:")
+        kpi = levels.get(name)
+        if shortfall.row.startswith("kpi:") and kpi is not None and kpi.target is not None:
+            shortfall.ratio = (kpi.target, kpi.achieved, kpi.unit)
 
 
 def write_outputs(outcome: RunOutcome, out_dir: str | Path) -> dict[str, Path]:

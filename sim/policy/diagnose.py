@@ -34,6 +34,7 @@ class Shortfall:
     sense: str
     required: float
     achievable: float
+    ratio: tuple[float, float, str] | None = None  # KPI level: (target, achievable, unit)
 
     @property
     def gap(self) -> float:
@@ -54,26 +55,36 @@ class Diagnosis:
     limits_relaxed: bool
     solution: Solution | None
     notes: list[str] = field(default_factory=list)
+    proven: bool = True  # False when the first solve only ran out of time
 
     def text(self) -> str:
         """The diagnosis in the scenario's terms, one line per finding."""
         if self.solution is None:
-            return " ".join(
-                [
-                    "The targets cannot all be met, and no relaxed plan could be found either.",
-                    *self.notes,
-                ]
-            )
+            if self.notes:
+                return " ".join(self.notes)
+            return "The targets cannot all be met, and no relaxed plan could be found either."
         lines = []
         if self.limits_relaxed:
             lines.append(
                 "The hard limits conflict by themselves (before any target): "
                 "they must be relaxed as follows."
             )
-        else:
+        elif self.proven:
             lines.append("The targets cannot all be met together. Smallest shortfalls found:")
+        else:
+            lines.append(
+                "The best relaxed plan found in the time limit falls short of these targets "
+                "(not a proof that they conflict):"
+            )
         for s in sorted(self.shortfalls, key=lambda s: -s.relative):
             word = "at least" if s.sense == ">=" else "at most"
+            if s.ratio is not None:
+                target, achievable, unit = s.ratio
+                lines.append(
+                    f"  - {s.row}: needs {word} {target:,.4g} {unit}, best achievable "
+                    f"{achievable:,.4g} {unit} (short by {abs(target - achievable):,.3g} {unit})"
+                )
+                continue
             lines.append(
                 f"  - {s.row}: needs {word} {s.required:,.6g}, best achievable {s.achievable:,.6g} "
                 f"(short by {s.gap:,.6g}, {100 * s.relative:.1f}%)"
