@@ -178,7 +178,7 @@ def sweep(
     targets = np.isfinite(ds["kpi_target"].values)
     for i in range(ds.sizes["member"]):
         row = ds.isel(member=i)
-        counts = ", ".join(f"{a} {int(c)}" for a, c in zip(
+        counts = " ".join(f"{str(a)[0]}{int(c)}" for a, c in zip(
             ds["action"].values, row["action_count"].values, strict=True) if a != "keep" and c)
         met = row["kpi_met"].values[targets[i]]
         table.add_row(str(row["scenario"].item()),
@@ -186,6 +186,7 @@ def sweep(
                       str(row["status"].item()), _fmt(float(row["objective"])),
                       f"{int(met.sum())}/{met.size}", counts)
     console.print(table)
+    console.print("actions: e = exit, m = merge, r = relocate, u = upgrade, a = projects admitted")
     import json
 
     computed = json.loads(ds.attrs["members_computed"])
