@@ -97,8 +97,8 @@ def _mutate_frame(df: pd.DataFrame, data: st.DataObject) -> pd.DataFrame:
                                              col.replace("_", " "), "土地"]))
             out = out.rename(columns={col: new})
         elif op == "dup_col" and cols:
-            col = data.draw(st.sampled_from(cols))
-            out.insert(len(cols), col, out[col], allow_duplicates=True)
+            position = data.draw(st.integers(0, len(cols) - 1))
+            out.insert(len(cols), cols[position], out.iloc[:, position], allow_duplicates=True)
         elif op == "drop_rows":
             out = out.iloc[: data.draw(st.integers(0, len(out)))]
     return out
