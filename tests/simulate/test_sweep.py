@@ -145,6 +145,7 @@ def test_resume_after_interruption(sweep_yaml: Path, serial: xr.Dataset, tmp_pat
 
 
 @pytest.mark.filterwarnings("ignore:Port .* is already in use:UserWarning")
+@pytest.mark.filterwarnings("ignore:unclosed <socket.socket:ResourceWarning")
 def test_distributed_interruption_resumes(sweep_yaml: Path, serial: xr.Dataset,
                                           tmp_path: Path) -> None:
     store = tmp_path / "members"
@@ -155,10 +156,10 @@ def test_distributed_interruption_resumes(sweep_yaml: Path, serial: xr.Dataset,
         raise Stop
 
     with pytest.raises(Stop):
-        run_sweep(sweep_yaml, workers=2, processes=False, store=store, out=tmp_path / "x.nc",
-                  progress=False, on_member=stop)
+        run_sweep(sweep_yaml, workers=2, processes=_real_solver(), store=store,
+                  out=tmp_path / "x.nc", progress=False, on_member=stop)
     assert len(list(store.glob("member-*.nc"))) >= 1
-    resumed = run_sweep(sweep_yaml, workers=2, processes=False, store=store,
+    resumed = run_sweep(sweep_yaml, workers=2, processes=_real_solver(), store=store,
                         out=tmp_path / "x.nc", progress=False)
     assert first[0] in json.loads(resumed.attrs["members_resumed"])
     assert first[0] not in json.loads(resumed.attrs["members_computed"])
