@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,14 +81,14 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_partials(target)
-    fd, name = tempfile.mkstemp(
-        prefix=f".{target.name}.{os.getpid()}-", suffix=PARTIAL_SUFFIX, dir=target.parent
-    )
-    os.close(fd)
-    tmp = Path(name)
+    # The name is fixed before the file exists, so that an interrupt arriving at any
+    # point after its creation finds the cleanup below armed (with mkstemp, Ctrl-C
+    # right after the file was made left it behind).
+    tmp = target.parent / f".{target.name}.{os.getpid()}-{secrets.token_hex(6)}{PARTIAL_SUFFIX}"
     try:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
         yield tmp
-        # mkstemp creates the file 0600; give the result the permissions a plain open() would.
+        # the permissions a plain open() gives, whatever the writer did to the temporary
         with contextlib.suppress(FileNotFoundError):
             os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, target)
