@@ -141,7 +141,8 @@ def test_readme_quickstart(tmp_path: Path, record_property: pytest.RecordPropert
 
 def test_quickstart_parsing() -> None:
     text = (
-        "# x\n\n## Quick start\n\nSome words.\n\n```bash\npip install . && tenglong run a.yaml\n```\n"
+        "# x\n\n## Quick start\n\nSome words.\n\n"
+        "```bash\npip install . && tenglong run a.yaml\n```\n"
         "\ntext\n\n```bash\npip install '.[test]' && python3 -m pytest\n```\n\n## Next\n"
         "```bash\nnot this\n```\n"
     )
