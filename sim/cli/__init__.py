@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import signal
 import sys
 import threading
 import warnings
 from collections.abc import Iterator
 from types import FrameType
-from typing import TextIO
+from typing import Any, TextIO
 
 from rich.console import Console
 
@@ -82,6 +83,19 @@ def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
     raise Interrupted(signum)
 
 
+def _redeliver_unraisable(info: Any) -> None:
+    """An interrupt that landed in a context that cannot raise (a weakref or
+    ``__del__`` callback) is delivered again, so it stops the run cleanly
+    instead of being printed as "Exception ignored" and lost."""
+    if isinstance(info.exc_value, Interrupted):
+        os.kill(os.getpid(), info.exc_value.signum)
+        return
+    _python_unraisablehook(info)
+
+
+_python_unraisablehook = sys.unraisablehook
+
+
 @contextlib.contextmanager
 def _signals_interrupt() -> Iterator[None]:
     """Turn SIGINT and SIGTERM into :class:`Interrupted` for the duration (main thread only)."""
@@ -90,9 +104,11 @@ def _signals_interrupt() -> Iterator[None]:
         return
     previous = {sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGINT,
                                                                           signal.SIGTERM)}
+    sys.unraisablehook = _redeliver_unraisable
     try:
         yield
     finally:
+        sys.unraisablehook = _python_unraisablehook
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
