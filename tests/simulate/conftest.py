@@ -46,6 +46,7 @@ SMALL_YAML = f"""\
 extends: {HANGZHOU}
 name: small
 population: {{synthetic: {{n: 600, seed: 5}}, scale_to_population: true}}
+horizon: {{growth: {{value_added: 0.07, tax: 0.06}}}}
 phasing: {{enabled: false}}
 targets: {{tax_per_mu_wan: 40}}
 solver: {{gap: 1.0e-3, time_limit_s: 60}}
