@@ -53,8 +53,7 @@ import xarray as xr
 from xarray.core import dtypes
 
 from sim.errors import InputError
-from sim.results.atomic import atomic_path
-from sim.results.dataset import read_result
+from sim.results.dataset import open_netcdf, read_result, write_netcdf
 
 ACTIONS = ["keep", "exit", "merge", "relocate", "upgrade"]
 KPI_VARS = [
@@ -332,21 +331,12 @@ def kpi_table(comparison: xr.Dataset) -> pd.DataFrame:
 
 def write_comparison(comparison: xr.Dataset, path: str | Path) -> Path:
     """Write a comparison Dataset to netCDF (h5netcdf) atomically."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        comparison.to_netcdf(tmp, engine="h5netcdf")
-    return path
+    return write_netcdf(comparison, path)
 
 
 def read_comparison(path: str | Path) -> xr.Dataset:
     """Open a file written by :func:`write_comparison`."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file.")
-    try:
-        ds = xr.load_dataset(path, engine="h5netcdf")
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: not a tenglong comparison file ({exc}).") from None
+    ds = open_netcdf(path, "comparison file")
     if not is_comparison(ds):
         raise InputError(f"{path}: not a tenglong comparison file.")
     return ds
@@ -354,13 +344,7 @@ def read_comparison(path: str | Path) -> xr.Dataset:
 
 def read_any(path: str | Path) -> xr.Dataset:
     """Open a result or a comparison file, whichever ``path`` is."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file.")
-    try:
-        ds = xr.load_dataset(path, engine="h5netcdf")
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: not a tenglong result or comparison file ({exc}).") from None
+    ds = open_netcdf(path, "result or comparison file")
     if is_comparison(ds) or "manifest" in ds.attrs:
         return ds
     raise InputError(f"{path}: not a tenglong result or comparison file.")

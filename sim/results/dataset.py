@@ -416,12 +416,17 @@ def decisions_table(ds: xr.Dataset) -> pd.DataFrame:
     return frame
 
 
-def write_result(ds: xr.Dataset, path: str | Path) -> Path:
-    """Write a result Dataset to netCDF atomically (no half-written file on failure)."""
+def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
+    """Write any tenglong Dataset to netCDF (h5netcdf) atomically."""
     path = Path(path)
     with atomic_path(path) as tmp:
         ds.to_netcdf(tmp, engine="h5netcdf")
     return path
+
+
+def write_result(ds: xr.Dataset, path: str | Path) -> Path:
+    """Write a result Dataset to netCDF atomically (no half-written file on failure)."""
+    return write_netcdf(ds, path)
 
 
 def write_decisions(ds: xr.Dataset, path: str | Path) -> Path:
@@ -432,15 +437,20 @@ def write_decisions(ds: xr.Dataset, path: str | Path) -> Path:
     return path
 
 
-def read_result(path: str | Path) -> xr.Dataset:
-    """Open a result file written by :func:`write_result`, with a clear error otherwise."""
+def open_netcdf(path: str | Path, what: str) -> xr.Dataset:
+    """Load a netCDF file into memory, or raise one clear sentence naming ``what`` it should be."""
     path = Path(path)
     if not path.exists():
-        raise InputError(f"{path}: no such result file.")
+        raise InputError(f"{path}: no such {what}.")
     try:
-        ds = xr.load_dataset(path, engine="h5netcdf")
+        return xr.load_dataset(path, engine="h5netcdf")
     except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: not a tenglong result file ({exc}).") from None
+        raise InputError(f"{path}: not a tenglong {what} ({exc}).") from None
+
+
+def read_result(path: str | Path) -> xr.Dataset:
+    """Open a result file written by :func:`write_result`, with a clear error otherwise."""
+    ds = open_netcdf(path, "result file")
     if "manifest" not in ds.attrs:
         raise InputError(f"{path}: not a tenglong result file (it has no manifest).")
     return ds
