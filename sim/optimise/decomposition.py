@@ -40,18 +40,15 @@ honest bound and gap.
 from __future__ import annotations
 
 import contextlib
-import os
-import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from sim.optimise.highs_backend import run_interruptible
+from sim.optimise.highs_backend import new_highs, run_interruptible
 from sim.optimise.problem import (
     BoolArray,
     ChoiceProblem,
@@ -68,43 +65,6 @@ __all__ = ["DecompositionStats", "LagrangianModel", "solve_decomposition"]
 _LE, _GE, _EQ = 0, 1, 2
 _SENSE_CODE = {"<=": _LE, ">=": _GE, "==": _EQ}
 INF = float(highspy.kHighsInf)
-
-_banner_lock = threading.Lock()
-_banner_done = False
-
-
-@contextlib.contextmanager
-def _stdout_silenced() -> Iterator[None]:
-    """Silence process-level stdout (fd 1) briefly (HiGHS prints a banner once)."""
-    try:
-        sys.stdout.flush()
-        saved = os.dup(1)
-    except (OSError, ValueError):
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
-
-
-def _new_highs() -> highspy.Highs:
-    """A quiet ``Highs`` instance."""
-    global _banner_done
-    with _banner_lock:
-        if not _banner_done:
-            with _stdout_silenced():
-                h = highspy.Highs()
-            _banner_done = True
-        else:
-            h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    return h
-
 
 # ---------------------------------------------------------------------------
 # Compiled model
@@ -541,7 +501,7 @@ def _solve_core(
     k, n_opt, m = units.shape[0], model.n_options, model.m
     colmap, allowed, nx, n_before_art = core.colmap, core.allowed, core.nx, core.n_before_art
     ncol = core.lp.num_col_
-    h = _new_highs()
+    h = new_highs()
     h.setOptionValue("time_limit", max(0.05, float(time_limit)))
     if integer:
         h.setOptionValue("mip_rel_gap", float(mip_gap))
@@ -619,7 +579,7 @@ def _probe(
         model, units, allowed, fixed_choice, fixed_mask, integer=False, artificial=False
     )
     keep = core.allowed.copy()
-    h = _new_highs()
+    h = new_highs()
     h.passModel(core.lp)
     run_interruptible(h)
     ok = highspy.HighsModelStatus.kOptimal
