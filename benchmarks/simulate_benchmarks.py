@@ -20,32 +20,12 @@ import json
 import sys
 import tempfile
 import time
-import types
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def dask_setup(worker: Any = None) -> None:
-    """Dask preload hook: a stand-in ``sim.optimise.solve`` while the real one is missing."""
-    try:
-        import sim.optimise.solve  # noqa: F401
-    except ModuleNotFoundError:
-        from sim.optimise.highs_backend import solve_highs
-        from sim.optimise.prices import attach_prices
-
-        module = types.ModuleType("sim.optimise.solve")
-
-        def solve(problem: Any, *, method: str = "auto", time_limit: float | None = None,
-                  gap_tol: float = 1e-4, progress: Any = None) -> Any:
-            solution = solve_highs(problem, time_limit=time_limit, mip_gap=gap_tol)
-            if solution.status in ("optimal", "feasible"):
-                solution = attach_prices(problem, solution)
-            return solution
-
-        module.solve = solve  # type: ignore[attr-defined]
-        sys.modules["sim.optimise.solve"] = module
 
 
 def bench_mc(draws: int, n_firms: int | None, repeats: int = 3) -> dict[str, Any]:
@@ -108,11 +88,10 @@ def bench_sweep(members: int, n_firms: int) -> dict[str, float]:
         scenario = Path(tmp) / "bench-sweep.yaml"
         scenario.write_text(SWEEP_YAML.format(base=ROOT / "scenarios" / "hangzhou-2023.yaml",
                                               n=n_firms, members=members), encoding="utf-8")
-        preload = {"preload": [str(Path(__file__).resolve())]}
         runs: list[tuple[str, dict[str, Any]]] = [
             ("serial", {"scheduler": "serial"}),
-            ("workers_1", {"workers": 1, "cluster_kwargs": preload}),
-            ("workers_2", {"workers": 2, "cluster_kwargs": preload}),
+            ("workers_1", {"workers": 1}),
+            ("workers_2", {"workers": 2}),
         ]
         results = {}
         for label, kwargs in runs:
@@ -139,7 +118,6 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=100)
     parser.add_argument("--sweep-firms", type=int, default=300)
     args = parser.parse_args()
-    dask_setup()
     report: dict[str, Any] = {}
     if args.which in ("mc", "all"):
         report["monte_carlo"] = bench_mc(args.draws, args.n_firms)

@@ -5,16 +5,11 @@ phasing, so every solve is a small MIP): the plan as written with a 40万元/mu
 tax KPI, and a variant whose jobs-lost limit (12,000 → 360 persons at this
 size) binds. They are solved once per test process (``functools.cache``),
 through :func:`sim.run.run_scenario`.
-
-Until ``sim.optimise.solve`` lands, a stand-in built on the HiGHS backend is
-installed (only when the real module is missing).
 """
 
 from __future__ import annotations
 
 import functools
-import sys
-import types
 from pathlib import Path
 from typing import Any
 
@@ -29,28 +24,6 @@ TIGHT = "small-jobs"
 TIGHT_JOBS_MAX = 12_000  # scenario units (persons at 20,000 firms)
 
 
-def install_solve_stand_in() -> None:
-    """Install a HiGHS-based ``sim.optimise.solve`` when the real one is missing."""
-    try:
-        import sim.optimise.solve  # noqa: F401
-    except ModuleNotFoundError:
-        from sim.optimise.highs_backend import solve_highs
-        from sim.optimise.prices import attach_prices
-
-        module = types.ModuleType("sim.optimise.solve")
-
-        def solve(problem: Any, *, method: str = "auto", time_limit: float | None = None,
-                  gap_tol: float = 1e-4, progress: Any = None) -> Any:
-            solution = solve_highs(problem, time_limit=time_limit, mip_gap=gap_tol)
-            if solution.status in ("optimal", "feasible"):
-                solution = attach_prices(problem, solution)
-            return solution
-
-        module.solve = solve  # type: ignore[attr-defined]
-        sys.modules["sim.optimise.solve"] = module
-
-
-install_solve_stand_in()
 
 
 def small_scenario(name: str = BASE, jobs_lost_max: float | None = None) -> Any:

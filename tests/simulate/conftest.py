@@ -1,14 +1,11 @@
 """Fixtures of the simulation tests: small solved Hangzhou plans.
 
 Populations of 600 firms with ``population.scale_to_population`` keep the whole
-folder well under three minutes. Until ``sim.optimise.solve`` lands, a stand-in
-built on the HiGHS backend is installed (only when the real module is missing).
+folder well under three minutes.
 """
 
 from __future__ import annotations
 
-import sys
-import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,27 +17,6 @@ ROOT = Path(__file__).resolve().parents[2]
 HANGZHOU = ROOT / "scenarios" / "hangzhou-2023.yaml"
 
 
-def _install_solve_stand_in() -> None:
-    try:
-        import sim.optimise.solve  # noqa: F401
-    except ModuleNotFoundError:
-        from sim.optimise.highs_backend import solve_highs
-        from sim.optimise.prices import attach_prices
-
-        module = types.ModuleType("sim.optimise.solve")
-
-        def solve(problem: Any, *, method: str = "auto", time_limit: float | None = None,
-                  gap_tol: float = 1e-4, progress: Any = None) -> Any:
-            solution = solve_highs(problem, time_limit=time_limit, mip_gap=gap_tol)
-            if solution.status in ("optimal", "feasible"):
-                solution = attach_prices(problem, solution)
-            return solution
-
-        module.solve = solve  # type: ignore[attr-defined]
-        sys.modules["sim.optimise.solve"] = module
-
-
-_install_solve_stand_in()
 
 SMALL_YAML = f"""\
 extends: {HANGZHOU}

@@ -23,12 +23,6 @@ sweep:
 TIMING = ["solve_s", "member_s"]
 
 
-def _real_solver() -> bool:
-    import sim.optimise.solve as solve
-
-    return getattr(solve, "__file__", None) is not None
-
-
 @pytest.fixture(scope="module")
 def sweep_text(small_yaml: Path) -> str:
     """A 300-firm scenario with a 2 × 2 sweep over budget and land target (members < 1 s)."""
@@ -97,7 +91,7 @@ def test_serial_result_layout(serial: xr.Dataset) -> None:
 
 @pytest.mark.filterwarnings("ignore:Port .* is already in use:UserWarning")
 def test_distributed_equals_serial(sweep_yaml: Path, serial: xr.Dataset, tmp_path: Path) -> None:
-    ds = run_sweep(sweep_yaml, workers=2, processes=_real_solver(), out=tmp_path / "d.nc",
+    ds = run_sweep(sweep_yaml, workers=2, processes=True, out=tmp_path / "d.nc",
                    progress=False)
     xr.testing.assert_identical(_comparable(ds), _comparable(serial))
     assert ds.attrs["scheduler"] == "LocalCluster(2)"
@@ -156,10 +150,10 @@ def test_distributed_interruption_resumes(sweep_yaml: Path, serial: xr.Dataset,
         raise Stop
 
     with pytest.raises(Stop):
-        run_sweep(sweep_yaml, workers=2, processes=_real_solver(), store=store,
+        run_sweep(sweep_yaml, workers=2, processes=True, store=store,
                   out=tmp_path / "x.nc", progress=False, on_member=stop)
     assert len(list(store.glob("member-*.nc"))) >= 1
-    resumed = run_sweep(sweep_yaml, workers=2, processes=_real_solver(), store=store,
+    resumed = run_sweep(sweep_yaml, workers=2, processes=True, store=store,
                         out=tmp_path / "x.nc", progress=False)
     assert first[0] in json.loads(resumed.attrs["members_resumed"])
     assert first[0] not in json.loads(resumed.attrs["members_computed"])
