@@ -28,7 +28,13 @@ from sim.errors import ScenarioError
 from sim.evaluation.config import load_evaluation_config
 from sim.evaluation.muni import evaluate
 from sim.optimise.problem import ChoiceProblem, Objective
-from sim.options.effects import OptionSet, Units, build_options, derive_columns
+from sim.options.effects import (
+    OptionSet,
+    Units,
+    build_options,
+    derive_columns,
+    growth_factors,
+)
 from sim.options.overrides import apply_overrides, read_overrides_file
 from sim.options.projects import read_projects, synthetic_projects
 from sim.policy.constraints import Baseline, all_constraints
@@ -259,21 +265,14 @@ def _baseline(
     """End-year above-scale sums of firms that keep by rule; base-year intensity."""
     above = register["above_scale"].values.astype(bool)
     fixed = above & ~acting
-    h = scenario.horizon
-    years = h.end_year - h.base_year
-    g = h.growth
-    va_factor = (1 + g.value_added) ** years
+    g = growth_factors(scenario, scenario.horizon.base_year)
 
     def total(name: str, mask: npt.NDArray[np.bool_]) -> float:
         return float(np.asarray(register[name].values, dtype=float)[mask].sum())
 
-    constant = {
-        "va": total("value_added_wan", fixed) * va_factor,
-        "tax": total("tax_wan", fixed) * (1 + g.tax) ** years,
-        "energy": total("energy_tce", fixed) * va_factor * (1 - g.energy_efficiency) ** years,
-        "land": total("land_mu", fixed),
-        "employees": total("employees", fixed) * (1 + g.employees) ** years,
-    }
+    columns = {"va": "value_added_wan", "tax": "tax_wan", "energy": "energy_tce",
+               "land": "land_mu", "employees": "employees"}
+    constant = {key: total(column, fixed) * g[key] for key, column in columns.items()}
     base_intensity = total("energy_tce", above) / max(total("value_added_wan", above), 1e-9)
     return Baseline(kpi_constant=constant, base_energy_per_va=base_intensity, scale=scale)
 

@@ -91,14 +91,14 @@ METRIC_UNITS = {
     "land_kpi_mu": "mu",
     "employees_kpi": "persons",
 }
-_STATE_NAMES = {
+STATE_METRIC_NAMES = {
     "va": "va_after_wan",
     "tax": "tax_after_wan",
     "energy": "energy_after_tce",
     "land": "land_after_mu",
     "employees": "employees_after",
 }
-_KPI_NAMES = {
+KPI_METRIC_NAMES = {
     "va": "va_kpi_wan",
     "tax": "tax_kpi_wan",
     "energy": "energy_kpi_tce",
@@ -189,7 +189,7 @@ def metric_names(scenario: Scenario) -> list[str]:
     return names
 
 
-def _growth_factors(scenario: Scenario, from_year: int) -> dict[str, float]:
+def growth_factors(scenario: Scenario, from_year: int) -> dict[str, float]:
     """Baseline multipliers from ``from_year`` to the end year, per state metric."""
     h = scenario.horizon
     years = h.end_year - from_year
@@ -395,8 +395,8 @@ def _write_state(
     Entrants are large modern firms, counted in the above-scale KPI scope.
     """
     for key in STATE_METRICS:
-        writer.set(_STATE_NAMES[key], own[key] + entrant[key], mask)
-        writer.set(_KPI_NAMES[key], own[key] * own_in_kpi + entrant[key], mask)
+        writer.set(STATE_METRIC_NAMES[key], own[key] + entrant[key], mask)
+        writer.set(KPI_METRIC_NAMES[key], own[key] * own_in_kpi + entrant[key], mask)
 
 
 def _entrants(freed_mu: FloatArray, scenario: Scenario, year: int) -> dict[str, FloatArray]:
@@ -437,7 +437,7 @@ def _freed_land_flows(
 def _keep(writer: _SlotWriter, data: _FirmData, scenario: Scenario) -> None:
     mask = data.keep_allowed
     _zero_flows(writer, mask)
-    g = _growth_factors(scenario, scenario.horizon.base_year)
+    g = growth_factors(scenario, scenario.horizon.base_year)
     own = {
         "va": data.va * g["va"],
         "tax": data.tax * g["tax"],
@@ -496,7 +496,7 @@ def _merge(
     subsidy = np.minimum(p.subsidy_cap_wan, p.subsidy_share * investment)
     writer.set("public_cost_wan", net_land_cost + subsidy, mask)
     writer.set("private_capex_wan", investment - subsidy, mask)
-    g = _growth_factors(scenario, scenario.horizon.base_year)
+    g = growth_factors(scenario, scenario.horizon.base_year)
     va_end = va_base * g["va"]
     own = {
         "va": va_end,
@@ -524,7 +524,7 @@ def _relocate(
     writer.set("jobs_lost", data.employees * (1 - p.jobs_retained_share), mask)
     writer.set("public_cost_wan", net_land_cost + data.land * p.subsidy_wan_per_mu, mask)
     writer.set("private_capex_wan", park_land * p.capex_wan_per_mu, mask)
-    g = _growth_factors(scenario, scenario.horizon.base_year)
+    g = growth_factors(scenario, scenario.horizon.base_year)
     own = {
         "va": data.va * (1 + p.va_gain_share) * g["va"],
         "tax": data.tax * (1 + p.va_gain_share) * g["tax"],
@@ -551,7 +551,7 @@ def _upgrade(
     capex = saved * level.capex_wan_per_tce
     writer.set("public_cost_wan", capex * level.subsidy_share, mask)
     writer.set("private_capex_wan", capex * (1 - level.subsidy_share), mask)
-    g = _growth_factors(scenario, scenario.horizon.base_year)
+    g = growth_factors(scenario, scenario.horizon.base_year)
     own = {
         "va": data.va * (1 + level.va_gain_share) * g["va"],
         "tax": data.tax * (1 + level.va_gain_share) * g["tax"],
@@ -623,5 +623,5 @@ def _projects(
         effects[rows, admit, index["land_for_projects_mu"]] = -land
     effects[rows, admit, index["project_energy_tce"]] = energy
     for key in STATE_METRICS:
-        effects[rows, admit, index[_STATE_NAMES[key]]] = state[key]
-        effects[rows, admit, index[_KPI_NAMES[key]]] = state[key]
+        effects[rows, admit, index[STATE_METRIC_NAMES[key]]] = state[key]
+        effects[rows, admit, index[KPI_METRIC_NAMES[key]]] = state[key]

@@ -36,6 +36,7 @@ import xarray as xr
 from sim.errors import InputError
 from sim.optimise.problem import Solution
 from sim.optimise.verify import VerificationReport, row_lhs
+from sim.options.effects import STATE_METRIC_NAMES, growth_factors
 from sim.pipeline import Model
 from sim.results.atomic import atomic_path
 from sim.results.kpis import KPI, chosen
@@ -164,16 +165,11 @@ def _enterprise_part(model: Model, solution: Solution) -> xr.Dataset:
 def _keep_effects(model: Model) -> npt.NDArray[np.float64]:
     """Effects of 'keep' for every firm (flows 0, end-year state grown from base)."""
     reg = model.register
-    h = model.scenario.horizon
-    g = h.growth
-    years = h.end_year - h.base_year
-    va = (1 + g.value_added) ** years
+    g = growth_factors(model.scenario, model.scenario.horizon.base_year)
+    columns = {"va": "value_added_wan", "tax": "tax_wan", "energy": "energy_tce",
+               "land": "land_mu", "employees": "employees"}
     state = {
-        "va_after_wan": reg["value_added_wan"].values * va,
-        "tax_after_wan": reg["tax_wan"].values * (1 + g.tax) ** years,
-        "energy_after_tce": reg["energy_tce"].values * va * (1 - g.energy_efficiency) ** years,
-        "land_after_mu": reg["land_mu"].values,
-        "employees_after": reg["employees"].values * (1 + g.employees) ** years,
+        STATE_METRIC_NAMES[key]: reg[column].values * g[key] for key, column in columns.items()
     }
     out = np.zeros((reg.sizes["enterprise"], len(EFFECT_METRICS)))
     for k, metric in enumerate(EFFECT_METRICS):

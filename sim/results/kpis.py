@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from sim.options.effects import KPI_METRIC_NAMES
 from sim.pipeline import Model
 from sim.policy.constraints import CITY_TARGETS
 
@@ -79,15 +80,10 @@ def _state_totals(model: Model, choice: IntArray | None) -> dict[str, float]:
             "employees": "employees",
         }
         return {k: float(np.asarray(reg[c].values, float)[above].sum()) for k, c in cols.items()}
-    names = {
-        "va": "va_kpi_wan",
-        "tax": "tax_kpi_wan",
-        "energy": "energy_kpi_tce",
-        "land": "land_kpi_mu",
-        "employees": "employees_kpi",
-    }
     const = model.baseline.kpi_constant
-    return {k: const[k] + float(chosen(model, choice, m).sum()) for k, m in names.items()}
+    return {
+        k: const[k] + float(chosen(model, choice, m).sum()) for k, m in KPI_METRIC_NAMES.items()
+    }
 
 
 def ratios(totals: dict[str, float], base_intensity: float) -> dict[str, float]:
