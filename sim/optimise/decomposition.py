@@ -202,26 +202,26 @@ class LagrangianModel:
         self.lam_lo = np.where(self.sense == _LE, 0.0, -self.penalty)
         self.lam_hi = np.where(self.sense == _GE, 0.0, self.penalty)
         self.elastic: BoolArray = np.isfinite(self.penalty)
-        # Σ_i max_o |a_rio| per row (tolerances, big-M scaling)
+        # Σ_i max_o |a_rio| per row (tolerances, big-M scaling), and the number
+        # of units that touch each row (for the typical coefficient)
         scale = np.zeros(self.m + 1)
-        for fam in self.families:
+        support = np.zeros(self.m + 1)
+        for fam, mabs in zip(self.families, self.max_abs, strict=True):
             if fam.rows is None:
-                scale[fam.offset] += float(np.abs(fam.values).max(axis=1).sum())
-            elif fam.rows.ndim == 1:
-                scale += np.bincount(
-                    np.where(fam.rows >= 0, fam.rows, self.m),
-                    weights=np.abs(fam.values).max(axis=1),
-                    minlength=self.m + 1,
-                )
-            else:
-                for o in range(self.n_options):
-                    r = fam.rows[:, o]
-                    scale += np.bincount(
-                        np.where(r >= 0, r, self.m),
-                        weights=np.abs(fam.values[:, o]),
-                        minlength=self.m + 1,
-                    ) / self.n_options
+                scale[fam.offset] += float(mabs.sum())
+                support[fam.offset] += float((mabs > 0).sum())
+                continue
+            per_option = fam.rows.ndim == 2
+            for o in range(self.n_options if per_option else 1):
+                r = fam.rows[:, o] if per_option else fam.rows
+                weight: FloatArray = np.abs(fam.values[:, o]) if per_option else mabs
+                where = np.where(r >= 0, r, self.m)
+                div = float(self.n_options if per_option else 1)
+                scale += np.bincount(where, weights=weight, minlength=self.m + 1) / div
+                support += np.bincount(where, weights=weight > 0, minlength=self.m + 1) / div
         self.row_scale: FloatArray = scale[: self.m]
+        #: mean |a_rio| over the units touching row r (price scale of one unit)
+        self.row_typical: FloatArray = scale[: self.m] / np.maximum(support[: self.m], 1.0)
         self.feas_tol: FloatArray = 1e-6 * np.maximum(1.0, np.abs(self.rhs)) + 1e-9 * self.row_scale
         self.c_scale = float(np.abs(self.c).max()) if self.c.size else 1.0
 
@@ -259,7 +259,7 @@ class LagrangianModel:
     def flip_radius(self, width: FloatArray) -> FloatArray:
         """Per unit, an upper bound on how much any option's reduced cost can
         move when every price moves by at most ``width``
-        (``Σ_f max_{r∈f} width_r · max_o |a_fio|``, exact row for unit-level groups)."""
+        (``Σ_f max_o width_{r(f,i,o)} · |a_fio|``)."""
         acc = np.zeros(self.n)
         w_ext = np.append(width, 0.0)
         for fam, mabs in zip(self.families, self.max_abs, strict=True):
@@ -268,7 +268,8 @@ class LagrangianModel:
             elif fam.rows.ndim == 1:
                 acc += w_ext[fam.rows] * mabs
             else:
-                acc += float(width[fam.offset : fam.offset + fam.n_rows].max()) * mabs
+                wr = w_ext[fam.rows]  # -1 (no row) picks the appended 0
+                acc += (wr * np.abs(fam.values)).max(axis=1)
         return acc
 
     def subsample(self, idx: IntArray, scale: float) -> LagrangianModel:
@@ -710,7 +711,7 @@ def _solve_lp(
     lp_value = float("nan")
     converged = m == 0
     infeasible = False
-    nat = (model.c_scale + 1e-12) / np.maximum(model.row_scale / max(1, n), 1e-12)
+    nat = (model.c_scale + 1e-12) / np.maximum(model.row_typical, 1e-12)
     growth = np.ones(m)
     base = np.maximum(np.abs(lam), 1e-4 * nat)
     shape = base
@@ -799,7 +800,7 @@ def solve_decomposition(
     progress: ProgressCallback | None = None,
     seed: int = 0,
     core_size: int | None = None,
-    exact_pairs: int = 60_000,
+    exact_pairs: int = 150_000,
     probe_pairs: int = 4_000,
 ) -> Solution:
     """Solve a choice problem by Lagrangian pricing with an exact core.
@@ -923,9 +924,9 @@ def solve_decomposition(
     if lp_x is not None:
         fx = np.nan_to_num(lp_x, nan=0.0)
         frac[core] = ((fx > 1e-6) & (fx < 1 - 1e-6)).any(axis=1)
-    k_mip = min(n, max(200, 8 * m, int(frac.sum())))
+    n_frac = int(frac.sum())
+    k_mip = min(n, n_frac + max(100, 8 * m))
     mip_gap = 0.5 * gap_tol
-    first = True
     while not done() and left() > 0.05:
         base = inc_choice if inc_choice is not None else choice
         if np.isfinite(inc_val):
@@ -977,14 +978,10 @@ def solve_decomposition(
                     break
             tl = left()
         else:
-            pri = np.where(frac, -np.inf, margin)
-            pri = np.where(free | ~np.isfinite(inc_val), pri, np.inf)
-            kk = min(n, k_mip)
-            units = np.argpartition(pri, kk - 1)[:kk] if kk < n else np.arange(n)
-            units = np.sort(units)
+            searchable = free if np.isfinite(inc_val) else np.ones(n, dtype=bool)
+            units = _neighbourhood(margin, frac, searchable, k_mip, rng)
             fixed_choice = base.copy()
-            share = max(1.0, min(0.25 * left(), 20.0)) if first else max(2.0, 0.5 * left())
-            tl = min(left(), share)
+            tl = min(left(), max(1.0, min(0.25 * left(), 20.0)))
         mask = np.ones(n, dtype=bool)
         mask[units] = False
         stats.mip_solves += 1
@@ -1029,10 +1026,9 @@ def solve_decomposition(
                 )
             bound = min(bound, max(inc_val, res.bound))
             break
-        k_mip = min(n, 2 * k_mip)
-        first = False
         if not np.isfinite(inc_val) and units.size >= n:
             break
+        k_mip = _next_neighbourhood_size(k_mip, res.status, n_frac, n)
 
     status = "no_solution"
     msg = ""
@@ -1047,6 +1043,45 @@ def solve_decomposition(
     return _finish(
         problem, model, inc_choice, inc_val, bound, status, stats, t_start, t_compile, lam, msg
     )
+
+
+def _neighbourhood(
+    margin: FloatArray, frac: BoolArray, searchable: BoolArray, k: int, rng: np.random.Generator
+) -> IntArray:
+    """Units of one heuristic core MIP (a large-neighbourhood-search step).
+
+    Always the LP's fractional units, then the ``searchable`` units with the
+    smallest reduced-cost margin, each margin scaled by a random log-normal
+    factor so that successive steps visit different neighbourhoods (seeded,
+    so runs repeat). Units outside ``searchable`` (one option left after
+    reduced-cost fixing) are never chosen. Returns sorted unit indices.
+    """
+    n = margin.shape[0]
+    pri = margin * np.exp(rng.normal(0.0, 0.5, size=n))
+    pri = np.where(frac, -np.inf, pri)
+    pri = np.where(searchable, pri, np.inf)
+    k = min(k, int(np.isfinite(pri).sum() + np.isneginf(pri).sum()))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    units = np.argpartition(pri, k - 1)[:k] if k < n else np.arange(n)
+    return np.sort(units)
+
+
+def _next_neighbourhood_size(k: int, status: str, n_frac: int, n: int) -> int:
+    """Adapt the neighbourhood: grow it when its MIP was solved, shrink it when it timed out.
+
+    An ``"infeasible"`` neighbourhood (too little freedom) doubles; an
+    ``"optimal"`` one grows by half (it held no better plan); a time-limited
+    one (``"feasible"`` or ``"no_solution"``) shrinks by a third, never below
+    the fractional units plus 16.
+    """
+    if status == "infeasible":
+        k = 2 * k
+    elif status == "optimal":
+        k = k + max(1, k // 2)
+    else:
+        k = max(n_frac + 16, (2 * k) // 3)
+    return int(min(n, k))
 
 
 def _finish(
