@@ -159,3 +159,76 @@ def test_khan_i07_time_limited_has_bound() -> None:
     assert sol.status in ("optimal", "feasible")
     assert sol.objective >= 24500.0
     assert 24595.0 - 1e-6 <= sol.bound <= 24607.96 + 1.0  # the LP bound of I07 is 24607.95
+
+
+@pytest.mark.parametrize("seed", [41, 42])
+def test_flip_radius_bounds_every_reduced_cost_move(seed: int) -> None:
+    """Moving every price by at most ``width`` moves no reduced cost by more than the radius,
+    and the radius is attained by some option (it is exact, not just an upper bound)."""
+    problem = random_choice_problem(60, 5, seed, sense="max")
+    model = LagrangianModel(problem)
+    rng = np.random.default_rng(seed)
+    width = rng.uniform(0.0, 2.0, model.m)
+    radius = model.flip_radius(width)
+    # independent: per family, the largest |Δ| over options of width_r · |a_rio|
+    expected = np.zeros(model.n)
+    for fam in model.families:
+        rows = fam.rows_of(np.arange(model.n), model.n_options)
+        w = np.where(rows >= 0, width[np.maximum(rows, 0)], 0.0)
+        expected += (w * np.abs(fam.values)).max(axis=1)
+    np.testing.assert_allclose(radius, expected, rtol=1e-12)
+    base, _ = model.dual_value(np.zeros(model.m))
+    d0 = model.reduced(np.zeros(model.m))
+    for _ in range(10):
+        step = model.clip(rng.uniform(-1.0, 1.0, model.m) * width)
+        diff = np.where(model.available, model.reduced(step), 0.0) - np.where(
+            model.available, d0, 0.0
+        )
+        moved = np.abs(diff).max(axis=1)
+        assert np.all(moved <= radius + 1e-9)
+    assert np.isfinite(base)
+
+
+def test_row_typical_is_mean_coefficient_of_touching_units() -> None:
+    """A district row touching 3 of 10 units with |a| = 2, 4, 6 has typical coefficient 4."""
+    n, n_opt = 10, 2
+    eff = np.zeros((n, n_opt, 2))
+    eff[:, :, 0] = 1.0
+    eff[[1, 4, 7], 1, 1] = [2.0, -4.0, 6.0]
+    eff[:, 1, 0] = 2.0
+    group = np.full(n, -1)
+    group[[1, 4, 7]] = 0
+    group[[0, 2]] = 1  # touches row 1 with zero coefficients only
+    problem = ChoiceProblem(
+        effects=eff,
+        metrics=["value", "land"],
+        constraints=[
+            Constraint("district", {"land": 1.0}, "<=", np.array([5.0, 1.0]), group=group),
+        ],
+        objective=Objective({"value": 1.0}, "max"),
+    )
+    model = LagrangianModel(problem)
+    np.testing.assert_allclose(model.row_typical, [4.0, 0.0])
+    np.testing.assert_allclose(model.row_scale, [12.0, 0.0])
+
+
+def test_neighbourhood_keeps_fractional_units_and_skips_fixed_ones() -> None:
+    from sim.optimise.decomposition import _neighbourhood, _next_neighbourhood_size
+
+    margin = np.array([5.0, 0.1, 3.0, 0.0, 9.0, 0.2, 7.0, 0.3])
+    frac = np.zeros(8, dtype=bool)
+    frac[[4, 6]] = True  # large margins, but fractional in the LP: always in
+    searchable = np.ones(8, dtype=bool)
+    searchable[3] = False  # one option left after reduced-cost fixing: never in
+    units = _neighbourhood(margin, frac, searchable, 4, np.random.default_rng(0))
+    assert units.tolist() == sorted(units.tolist())
+    assert {4, 6} <= set(units.tolist()) and 3 not in units
+    assert units.size == 4
+    again = _neighbourhood(margin, frac, searchable, 4, np.random.default_rng(0))
+    assert again.tolist() == units.tolist()  # seeded: runs repeat
+    assert _neighbourhood(margin, frac, searchable, 99, np.random.default_rng(0)).size == 7
+    assert _next_neighbourhood_size(100, "infeasible", 10, 1000) == 200
+    assert _next_neighbourhood_size(100, "optimal", 10, 1000) == 150
+    assert _next_neighbourhood_size(100, "feasible", 10, 1000) == 66
+    assert _next_neighbourhood_size(30, "no_solution", 10, 1000) == 26
+    assert _next_neighbourhood_size(800, "infeasible", 10, 1000) == 1000
