@@ -979,7 +979,10 @@ def solve_decomposition(
             tl = left()
         else:
             searchable = free if np.isfinite(inc_val) else np.ones(n, dtype=bool)
-            units = _neighbourhood(margin, frac, searchable, k_mip, rng)
+            loss = None
+            if inc_choice is not None:
+                loss = top - d[np.arange(n), inc_choice]
+            units = _neighbourhood(margin, frac, searchable, k_mip, rng, loss)
             fixed_choice = base.copy()
             tl = min(left(), max(1.0, min(0.25 * left(), 20.0)))
         mask = np.ones(n, dtype=bool)
@@ -1046,25 +1049,44 @@ def solve_decomposition(
 
 
 def _neighbourhood(
-    margin: FloatArray, frac: BoolArray, searchable: BoolArray, k: int, rng: np.random.Generator
+    margin: FloatArray,
+    frac: BoolArray,
+    searchable: BoolArray,
+    k: int,
+    rng: np.random.Generator,
+    loss: FloatArray | None = None,
 ) -> IntArray:
     """Units of one heuristic core MIP (a large-neighbourhood-search step).
 
-    Always the LP's fractional units, then the ``searchable`` units with the
-    smallest reduced-cost margin, each margin scaled by a random log-normal
-    factor so that successive steps visit different neighbourhoods (seeded,
-    so runs repeat). Units outside ``searchable`` (one option left after
-    reduced-cost fixing) are never chosen. Returns sorted unit indices.
+    Always the LP's fractional units. With an incumbent, ``loss`` is each
+    unit's reduced-cost loss at the LP prices (best option's reduced cost
+    minus the incumbent option's): the gap between the incumbent and the
+    bound is the sum of these losses plus the priced slack, so up to half of
+    the neighbourhood goes to the units that lose most. The rest are the
+    ``searchable`` units with the smallest reduced-cost margin (the units
+    most willing to change). Every priority is scaled by a random
+    log-normal factor so that successive steps visit different
+    neighbourhoods (seeded, so runs repeat). Units outside ``searchable``
+    (one option left after reduced-cost fixing) are never chosen. Returns
+    sorted unit indices.
     """
     n = margin.shape[0]
-    pri = margin * np.exp(rng.normal(0.0, 0.5, size=n))
-    pri = np.where(frac, -np.inf, pri)
-    pri = np.where(searchable, pri, np.inf)
-    k = min(k, int(np.isfinite(pri).sum() + np.isneginf(pri).sum()))
+    pool = searchable | frac
+    k = min(k, int(pool.sum()))
     if k <= 0:
         return np.zeros(0, dtype=np.int64)
-    units = np.argpartition(pri, k - 1)[:k] if k < n else np.arange(n)
-    return np.sort(units)
+    chosen = frac.copy()
+    if loss is not None:
+        losing = pool & ~chosen & (loss > 0)
+        k_loss = min(int(losing.sum()), max(0, k // 2 - int(chosen.sum())))
+        if k_loss > 0:
+            pri = np.where(losing, -loss * np.exp(rng.normal(0.0, 0.5, size=n)), np.inf)
+            chosen[np.argpartition(pri, k_loss - 1)[:k_loss]] = True
+    rest = k - int(chosen.sum())
+    if rest > 0:
+        pri = np.where(pool & ~chosen, margin * np.exp(rng.normal(0.0, 0.5, size=n)), np.inf)
+        chosen[np.argpartition(pri, rest - 1)[:rest]] = True
+    return np.flatnonzero(chosen)
 
 
 def _next_neighbourhood_size(k: int, status: str, n_frac: int, n: int) -> int:
