@@ -811,7 +811,8 @@ def solve_decomposition(
         gap_tol: stop when ``relative_gap(incumbent, bound) ≤ gap_tol``.
         progress: optional callback receiving :class:`ProgressEvent` s.
         seed: seed of the unit sample used for starting prices.
-        core_size: units in the first core LP (default ``max(4000, 40·rows)``).
+        core_size: units in the sample and first core LPs (default
+            ``max(2000, min(40·rows, 60000 / options))``).
         exact_pairs: largest number of free (unit, option) pairs sent to the
             exact MIP after reduced-cost fixing.
         probe_pairs: largest number of free pairs that are LP-probed first.
@@ -858,7 +859,9 @@ def solve_decomposition(
     emit("compile", f"{n} units × {n_opt} options, {m} coupling rows")
 
     lam = np.zeros(m)
-    k0 = core_size if core_size is not None else max(4000, 40 * m)
+    # sample and first-core LPs of at most ~60k columns: wide problems (many
+    # options per unit) get fewer units per core
+    k0 = core_size if core_size is not None else max(2000, min(40 * m, 60_000 // n_opt))
     k0 = min(n, k0)
     # -- stage 1: prices (LP relaxation by trust-region sifting) ----------------
     def incumbent_hook(lam_c: FloatArray, fixed: IntArray, margin: FloatArray) -> None:
