@@ -30,8 +30,12 @@ The solver works in three stages, none of which loops over units in Python:
    ``L − z`` cannot be part of any plan better than ``z`` (reduced-cost
    fixing). Units left with one option are fixed; the remaining *free* units
    go to an exact HiGHS MIP (warm-started with the incumbent). When that MIP is
-   solved, the incumbent is proven optimal for the whole problem; otherwise
-   the core is enlarged until the gap is closed or the time limit is hit.
+   solved, the incumbent is proven optimal for the whole problem. While too
+   many pairs are free for an exact MIP, a large-neighbourhood search improves
+   the incumbent instead (:func:`_neighbourhood`: MIPs over the fractional,
+   most-losing and most ambiguous units, sized by
+   :func:`_next_neighbourhood_size`); every better incumbent tightens the
+   fixing, until the exact MIP fits, the gap closes or the time limit is hit.
 
 The returned :class:`~sim.optimise.problem.Solution` always carries the
 honest bound and gap.
@@ -981,10 +985,9 @@ def solve_decomposition(
                     break
             tl = left()
         else:
-            searchable = free if np.isfinite(inc_val) else np.ones(n, dtype=bool)
-            loss = None
+            searchable, loss = np.ones(n, dtype=bool), None
             if inc_choice is not None:
-                loss = top - d[np.arange(n), inc_choice]
+                searchable, loss = free, top - d[np.arange(n), inc_choice]
             units = _neighbourhood(margin, frac, searchable, k_mip, rng, loss)
             fixed_choice = base.copy()
             tl = min(left(), max(1.0, min(0.25 * left(), 20.0)))
