@@ -69,6 +69,12 @@ __all__ = ["DecompositionStats", "LagrangianModel", "solve_decomposition"]
 _LE, _GE, _EQ = 0, 1, 2
 _SENSE_CODE = {"<=": _LE, ">=": _GE, "==": _EQ}
 INF = float(highspy.kHighsInf)
+#: levels of the price search with at most this many available (unit, option)
+#: pairs are solved as one LP (about 20 s for the city model at 10^5 firms,
+#: 3.5e5 pairs, on 2 shared cores; its sifting needed about 80 s).
+DIRECT_LP_PAIRS = 400_000
+#: sifting steps after which such a level switches to the direct LP
+DIRECT_AFTER_STEPS = 6
 
 # ---------------------------------------------------------------------------
 # Compiled model
@@ -655,6 +661,44 @@ class _LPState:
     steps: int
 
 
+def _artificial_tol(model: LagrangianModel) -> FloatArray:
+    """Per row, the box or artificial slack below which a row counts as unused."""
+    return 1e-9 * np.maximum(1.0, np.abs(model.rhs)) + 1e-12 * model.row_scale
+
+
+def _solve_direct(
+    model: LagrangianModel,
+    time_limit: float,
+    level: int,
+    emit: Callable[[str, str], None],
+    on_bound: Callable[[float, str], None] | None,
+) -> _LPState | None:
+    """The LP relaxation over all units in one HiGHS solve (big-M artificial slack).
+
+    Returns ``None`` when HiGHS does not finish in ``time_limit`` (the caller
+    then sifts); an LP that needs artificial slack at its optimum is reported
+    infeasible.
+    """
+    n, n_opt = model.n, model.n_options
+    units = np.arange(n)
+    res = _solve_core(
+        model, units, np.ones((n, n_opt), dtype=bool), np.zeros(n, dtype=np.int64),
+        np.zeros(n, dtype=bool), integer=False, artificial=True, time_limit=time_limit,
+    )
+    if res.status != "optimal":
+        emit("sift", f"level {level}: direct LP on {n} units: {res.status}")
+        return None
+    choice = np.argmax(np.nan_to_num(res.x, nan=-1.0), axis=1)
+    infeasible = bool(np.any(res.extra_used > _artificial_tol(model)))
+    val_l, _ = model.dual_value(res.lam)
+    msg = f"level {level}: direct LP on {n} units in {res.seconds:.1f}s, L {val_l:.8g}"
+    if on_bound is not None and not infeasible:
+        on_bound(val_l, msg)
+    else:
+        emit("sift", msg)
+    return _LPState(res.lam, choice, units, res.x, res.value, True, infeasible, 1)
+
+
 def _solve_lp(
     model: LagrangianModel,
     lam0: FloatArray,
@@ -667,8 +711,17 @@ def _solve_lp(
     incumbent_hook: Callable[[FloatArray, IntArray, FloatArray], None] | None = None,
     stop: Callable[[], bool] | None = None,
     level: int = 0,
+    direct_pairs: int | None = None,
 ) -> _LPState:
     """Minimise ``L(λ)`` (= solve the LP relaxation) by trust-region sifting.
+
+    A level with at most ``direct_pairs`` (default :data:`DIRECT_LP_PAIRS`)
+    available pairs that has not converged after :data:`DIRECT_AFTER_STEPS`
+    steps is solved as one LP over all its units instead
+    (:func:`_solve_direct`): on models such as the city model, whose
+    ratio-KPI and phase rows touch every option and whose units are nearly
+    tied between years, sifting needs many steps while HiGHS' simplex on the
+    whole LP is quick.
 
     Starting prices come from the same method applied to a random eighth of
     the units (right-hand sides scaled; recursively), or for mid sizes from
@@ -685,11 +738,17 @@ def _solve_lp(
         return deadline - time.perf_counter()
 
     lam = lam0.copy()
+    direct_ok = int(model.available.sum()) <= (
+        DIRECT_LP_PAIRS if direct_pairs is None else direct_pairs
+    )
     if m and n > 8 * k0 and left() > 0:
         idx = np.sort(rng.choice(n, size=n // 8, replace=False))
         sub = model.subsample(idx, idx.size / n)
         t_sub = time.perf_counter() + 0.5 * left()
-        st = _solve_lp(sub, lam, k0=k0, deadline=t_sub, rng=rng, emit=emit, level=level + 1)
+        st = _solve_lp(
+            sub, lam, k0=k0, deadline=t_sub, rng=rng, emit=emit, level=level + 1,
+            direct_pairs=direct_pairs,
+        )
         lam = st.lam
         emit("sample", f"level {level + 1}: prices from {idx.size} sampled units "
              f"({st.steps} steps{'' if st.converged else ', not converged'})")
@@ -758,9 +817,7 @@ def _solve_lp(
         core, lp_x, lp_value = step_core, res.x, res.value
         choice[core] = np.argmax(np.nan_to_num(lp_x, nan=-1.0), axis=1)
         val_l, d = model.dual_value(lam)
-        active = res.extra_used > 1e-9 * np.maximum(1.0, np.abs(model.rhs)) + 1e-12 * (
-            model.row_scale
-        )
+        active = res.extra_used > _artificial_tol(model)
         best, _, margin = _margins(d)
         dbest = d[np.arange(n), best]
         tol = 1e-9 * np.maximum(1.0, np.abs(dbest)) + 1e-9 * model.c_scale
@@ -780,6 +837,10 @@ def _solve_lp(
             # every unit is free and artificial slack is still needed: infeasible LP
             converged = infeasible = True
             break
+        if direct_ok and steps == DIRECT_AFTER_STEPS and left() > 0:
+            direct = _solve_direct(model, left(), level, emit, on_bound)
+            if direct is not None:
+                return direct
         if incumbent_hook is not None and (steps == 3 or steps % 6 == 0):
             incumbent_hook(lam, np.where(in_core, choice, best), margin)
         if stop is not None and stop():
@@ -990,7 +1051,7 @@ def solve_decomposition(
                 searchable, loss = free, top - d[np.arange(n), inc_choice]
             units = _neighbourhood(margin, frac, searchable, k_mip, rng, loss)
             fixed_choice = base.copy()
-            tl = min(left(), max(1.0, min(0.25 * left(), 20.0)))
+            tl = _neighbourhood_time(units.size, n, left())
         mask = np.ones(n, dtype=bool)
         mask[units] = False
         stats.mip_solves += 1
@@ -1015,7 +1076,8 @@ def solve_decomposition(
             bound = min(bound, max(inc_val, res.bound))
             if res.status == "optimal":
                 bound = min(bound, max(inc_val, res.value))
-        elif exact and np.isfinite(res.bound):
+        elif (exact or units.size >= n) and np.isfinite(res.bound):
+            # nothing fixed (or only what cannot beat the incumbent): a global bound
             bound = min(bound, max(inc_val, res.bound))
         emit(
             "core-mip",
@@ -1093,6 +1155,17 @@ def _neighbourhood(
         pri = np.where(pool & ~chosen, margin * np.exp(rng.normal(0.0, 0.5, size=n)), np.inf)
         chosen[np.argpartition(pri, rest - 1)[:rest]] = True
     return np.flatnonzero(chosen)
+
+
+def _neighbourhood_time(k: int, n: int, left: float) -> float:
+    """Seconds for a neighbourhood MIP over ``k`` of ``n`` units with ``left`` s to go.
+
+    A neighbourhood of every unit is the full MIP and gets all the time left
+    (its dual bound is then a global bound); others a quarter of it, 1–20 s.
+    """
+    if k >= n:
+        return left
+    return min(left, max(1.0, min(0.25 * left, 20.0)))
 
 
 def _next_neighbourhood_size(k: int, status: str, n_frac: int, n: int) -> int:

@@ -232,3 +232,59 @@ def test_neighbourhood_keeps_fractional_units_and_skips_fixed_ones() -> None:
     assert _next_neighbourhood_size(100, "feasible", 10, 1000) == 66
     assert _next_neighbourhood_size(30, "no_solution", 10, 1000) == 26
     assert _next_neighbourhood_size(800, "infeasible", 10, 1000) == 1000
+
+
+def test_neighbourhood_of_every_unit_gets_all_the_time_left() -> None:
+    from sim.optimise.decomposition import _neighbourhood_time
+
+    assert _neighbourhood_time(1469, 1469, 39.0) == 39.0  # the full MIP
+    assert _neighbourhood_time(500, 1469, 39.0) == pytest.approx(9.75)
+    assert _neighbourhood_time(500, 1469, 200.0) == 20.0
+    assert _neighbourhood_time(500, 1469, 2.0) == 1.0
+    assert _neighbourhood_time(500, 1469, 0.5) == 0.5
+
+
+@pytest.mark.parametrize(("seed", "sense"), [(3, "max"), (5, "min")])
+def test_direct_lp_equals_highs_lp_relaxation(seed: int, sense: str) -> None:
+    from sim.optimise.decomposition import _solve_direct
+    from sim.optimise.highs_backend import solve_lp_relaxation
+
+    problem = random_choice_problem(400, 5, seed, sense=sense)
+    model = LagrangianModel(problem)
+    reference = solve_lp_relaxation(problem)
+    assert reference.status == "optimal"
+    state = _solve_direct(model, 60.0, 0, lambda *_: None, None)
+    assert state is not None and state.converged and not state.infeasible
+    lp = model.sign * state.lp_value  # back to the objective's own sense
+    assert lp == pytest.approx(reference.objective, rel=1e-7, abs=1e-6)
+    # strong duality: L at the LP's row duals is the LP optimum
+    assert model.sign * model.dual_value(state.lam)[0] == pytest.approx(lp, rel=1e-6)
+    # every unit's LP mass sums to one
+    np.testing.assert_allclose(np.nansum(state.lp_x, axis=1), 1.0, atol=1e-7)
+
+
+def test_direct_lp_reports_infeasible_lp() -> None:
+    from sim.optimise.decomposition import _solve_direct
+
+    eff = np.ones((3, 2, 1))
+    problem = ChoiceProblem(
+        eff, ["a"], [Constraint("need", {"a": 1.0}, ">=", 10.0)], Objective({"a": 1.0}, "min")
+    )
+    state = _solve_direct(LagrangianModel(problem), 10.0, 0, lambda *_: None, None)
+    assert state is not None and state.infeasible
+
+
+def test_slow_sifting_switches_to_direct_lp(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A level that has not converged after DIRECT_AFTER_STEPS steps is solved
+    directly, and the plan is still optimal."""
+    import sim.optimise.decomposition as dec
+
+    monkeypatch.setattr(dec, "DIRECT_AFTER_STEPS", 1)
+    problem = random_choice_problem(2000, 5, 2, sense="max")
+    events: list[ProgressEvent] = []
+    sol = solve_decomposition(
+        problem, time_limit=60, gap_tol=GAP, core_size=200, progress=events.append
+    )
+    assert any("direct LP on 2000 units" in e.message for e in events)
+    assert sol.status == "optimal"
+    assert _within(sol.objective, _exact(problem))
