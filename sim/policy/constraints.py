@@ -25,9 +25,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from sim.errors import ScenarioError
 from sim.optimise.problem import Constraint
 from sim.options.effects import OptionSet
+from sim.scenario.loader import where_in_scenario
 from sim.scenario.schema import Scenario
+from sim.scenario.suggest import did_you_mean
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -93,6 +96,8 @@ def district_targets(
         return []
     firm = ~options.is_project
     names, group = np.unique(options.district[firm], return_inverse=True)
+    if split.mode == "explicit":
+        _check_share_districts(split.shares, names.tolist(), scenario)
     full_group = np.full(len(options.unit_ids), -1, dtype=np.int64)
     full_group[firm] = group
     out = []
@@ -107,6 +112,30 @@ def district_targets(
             Constraint(f"district:{key}", {metric: 1.0}, ">=", rhs, full_group, names.tolist())
         )
     return out
+
+
+def _check_share_districts(shares: dict[str, float], names: list[str], scenario: Scenario) -> None:
+    """Every district of an explicit split must have enterprises that may act.
+
+    Raises:
+        ScenarioError: naming the file and line of the table, each unknown
+            district, the likely intended one and the districts present.
+    """
+    unknown = [d for d in shares if d not in names]
+    if not unknown:
+        return
+    where = where_in_scenario(
+        scenario.source_file, ("targets", "district_split", "shares", unknown[0])
+    )
+    details = [
+        f"{d!r} has no enterprise that may act{did_you_mean(d, names)}" for d in unknown
+    ]
+    raise ScenarioError(
+        f"{where}: targets.district_split.shares names districts without enterprises that "
+        f"may act, so their minimums could never be met (districts with acting enterprises: "
+        f"{', '.join(names)})",
+        details,
+    )
 
 
 def _district_shares(

@@ -462,6 +462,18 @@ def resolve(path: str | os.PathLike[str]) -> ResolvedYaml:
     return ResolvedYaml(data=data, sources=sources, files=files)
 
 
+def where_in_scenario(path: str | os.PathLike[str] | None, key: YamlPath) -> str:
+    """``FILE:LINE`` where ``key`` (or its nearest ancestor) is set, for errors found
+    after validation (e.g. against the population); the bare path if unknown."""
+    if path is None:
+        return "scenario"
+    try:
+        loc = resolve(path).locate(key)
+    except (TenglongError, OSError):
+        loc = None
+    return str(loc) if loc is not None else str(path)
+
+
 # ----------------------------------------------------------------------------- validation
 def default_model_cls() -> type[BaseModel]:
     """The scenario schema's root model, :class:`sim.scenario.schema.Scenario` (lazy import)."""

@@ -10,6 +10,7 @@ jobs in persons, shares as fractions (0.13 = 13%).
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any, Literal
 
@@ -322,12 +323,29 @@ class DistrictSplit(Strict):
         "is free to be met anywhere).",
     )
     shares: dict[str, float] = Field(
-        default_factory=dict, description="Explicit district shares (mode = explicit)."
+        default_factory=dict,
+        description="Explicit district shares (mode = explicit): fractions between 0 and 1 "
+        "adding up to at most 1; districts not named get no minimum.",
     )
     targets: list[SplitTarget] = Field(
         default_factory=lambda: _split("land_freed_mu", "energy_saved_tce"),
         description="Which city targets are split by district.",
     )
+
+    @model_validator(mode="after")
+    def _shares_are_fractions(self) -> DistrictSplit:
+        bad = {k: v for k, v in self.shares.items() if not 0 <= v <= 1}
+        if bad:
+            raise ValueError(f"shares must lie between 0 and 1 (0.13 = 13%), got {bad}")
+        total = sum(self.shares.values())
+        if total > 1 + 1e-9:
+            raise ValueError(
+                f"shares add up to {total:g}; they split `coverage` of the city target, "
+                "so they must add up to at most 1"
+            )
+        if self.mode == "explicit" and not self.shares:
+            raise ValueError("mode 'explicit' needs a `shares` table (district: fraction)")
+        return self
 
 
 class Targets(Strict):
@@ -451,6 +469,21 @@ class Phasing(Strict):
         default_factory=Trajectories,
         description="Yearly simulation of the plan: ramp-up, project lag, industrial land balance.",
     )
+
+    @model_validator(mode="after")
+    def _cumulative(self) -> Phasing:
+        shares = sorted(self.cumulative_shares.items())
+        bad = {y: v for y, v in shares if not 0 <= v <= 1}
+        if bad:
+            raise ValueError(f"cumulative_shares must lie between 0 and 1, got {bad}")
+        falls = [(a, b) for a, b in itertools.pairwise(shares) if b[1] < a[1]]
+        if falls:
+            (y0, v0), (y1, v1) = falls[0]
+            raise ValueError(
+                f"cumulative_shares are cumulative, so they cannot fall: {y0}: {v0:g} "
+                f"then {y1}: {v1:g}"
+            )
+        return self
 
 
 # --------------------------------------------------------------------- overrides
@@ -612,3 +645,20 @@ class Scenario(Strict):
                 "not empty, no '/' or '\\'"
             )
         return name
+
+    @model_validator(mode="after")
+    def _phase_years_in_horizon(self) -> Scenario:
+        if not self.phasing.enabled:
+            return self
+        years = self.horizon.years
+        outside = sorted(
+            y for y in [*self.phasing.cumulative_shares, *self.phasing.budget_wan_per_year]
+            if y not in years
+        )
+        if outside:
+            raise ValueError(
+                f"phasing names years {outside} outside the action years "
+                f"{years[0]}–{years[-1]} (horizon.start_year..end_year) of "
+                "phasing.cumulative_shares / phasing.budget_wan_per_year"
+            )
+        return self
