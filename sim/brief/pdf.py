@@ -47,7 +47,14 @@ from sim.plots.briefing import (
     scenario_title,
     select_scenario,
 )
-from sim.plots.style import check_lang, fmt_number, font_path, label, save_figure
+from sim.plots.style import (
+    check_lang,
+    figure_provenance,
+    fmt_number,
+    font_path,
+    label,
+    save_figure,
+)
 from sim.results.atomic import atomic_path
 from sim.results.compare import is_comparison, read_any
 
@@ -94,6 +101,7 @@ def make_brief(
         images = [[_render(build, Path(tmp) / f"p{i}-f{j}.png")
                    for j, build in enumerate(page.figures)] for i, page in enumerate(pages)]
         pdf = _pdf(pages, images, lang)
+        pdf.set_subject(figure_provenance(ds))  # what produced the brief
         with atomic_path(out) as target:
             pdf.output(str(target))
         if html_copy:

@@ -216,7 +216,7 @@ def pareto(
 ) -> None:
     """Pareto frontier of public cost vs jobs lost (or VA) by an ε-constraint sweep."""
     from sim.plots.pareto import pareto_sweep, plot_pareto
-    from sim.plots.style import check_lang, save_figure
+    from sim.plots.style import check_lang, figure_provenance, save_figure
     from sim.results.atomic import atomic_path
 
     check_lang(lang)
@@ -231,7 +231,7 @@ def pareto(
                       f"{float(p['jobs_lost']):,.0f}", f"{float(p['va_after_wan']):,.0f}",
                       str(p["status"].item()))
     console.print(table)
-    written = save_figure(plot_pareto(sweep, lang), output)
+    written = save_figure(plot_pareto(sweep, lang), output, provenance=figure_provenance(sweep))
     nc = output.with_suffix(".nc")
     with atomic_path(nc) as tmp:
         sweep.to_netcdf(tmp, engine="h5netcdf")

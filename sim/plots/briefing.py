@@ -54,6 +54,7 @@ from sim.plots.style import (
     NEUTRAL,
     TARGET_LINE_COLOR,
     check_lang,
+    figure_provenance,
     fmt_number,
     label,
     mc_unit,
@@ -639,7 +640,7 @@ def scenario_figures(
         "classes": lambda: plot_class_distribution(view, lang),
         "freed": lambda: plot_freed_by_district(view, lang),
     }
-    return _render(builders, out, lang, formats)
+    return _render(builders, out, lang, formats, figure_provenance(ds))
 
 
 def comparison_figures(
@@ -653,16 +654,16 @@ def comparison_figures(
         "marginal_cost": lambda: plot_marginal_costs(cmp, lang),
         "freed": lambda: plot_freed_by_district(cmp, lang),
     }
-    return _render(builders, Path(out_dir), lang, formats)
+    return _render(builders, Path(out_dir), lang, formats, figure_provenance(cmp))
 
 
 def _render(builders: Mapping[str, Callable[[], Figure]], out: Path, lang: str,
-            formats: Iterable[str]) -> dict[str, Path]:
+            formats: Iterable[str], provenance: str) -> dict[str, Path]:
     kinds = list(formats)
     paths: dict[str, Path] = {}
     for name, build in builders.items():
         fig = build()
-        written = save_figure(fig, out / f"{name}-{lang}.png", kinds)
+        written = save_figure(fig, out / f"{name}-{lang}.png", kinds, provenance)
         paths[name] = written[0]
     return paths
 

@@ -14,6 +14,7 @@ drawn on the Agg canvas; :func:`save_figure` writes PNG (200 dpi), SVG or PDF.
 from __future__ import annotations
 
 import functools
+import json
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import xarray as xr
 from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -208,8 +210,16 @@ def scenario_colors(n: int) -> list[str]:
     return [SCENARIO_COLORS[i % len(SCENARIO_COLORS)] for i in range(n)]
 
 
+#: metadata key of the provenance text in each format (PNG tEXt chunk, SVG
+#: Dublin Core, PDF document info)
+PROVENANCE_KEY = {"png": "tenglong-manifest", "svg": "Source", "pdf": "Subject"}
+
+
 def save_figure(
-    fig: Figure, path: str | Path, formats: Iterable[str] | None = None
+    fig: Figure,
+    path: str | Path,
+    formats: Iterable[str] | None = None,
+    provenance: str | None = None,
 ) -> list[Path]:
     """Write ``fig`` atomically; PNG at 200 dpi, SVG and PDF as vectors.
 
@@ -217,6 +227,10 @@ def save_figure(
         fig: the figure.
         path: target path; its suffix is the format when ``formats`` is None.
         formats: e.g. ``("png", "svg")``: one file per format, beside ``path``.
+        provenance: what produced the figure (a result's manifest JSON), stored
+            in the file's metadata under :data:`PROVENANCE_KEY` so that a plot
+            pasted into a briefing can be traced back (PNG: read it with
+            :func:`read_png_provenance`).
 
     Returns:
         The paths written.
@@ -228,10 +242,36 @@ def save_figure(
         if kind not in ("png", "svg", "pdf"):
             raise InputError(f"unsupported figure format {kind!r}; use png, svg or pdf.")
         target = path.with_suffix(f".{kind}")
+        metadata = {PROVENANCE_KEY[kind]: provenance} if provenance else None
         with atomic_path(target) as tmp:
-            fig.savefig(tmp, format=kind, dpi=DPI)
+            fig.savefig(tmp, format=kind, dpi=DPI, metadata=metadata)
         written.append(target)
     return written
+
+
+def figure_provenance(ds: xr.Dataset) -> str:
+    """What produced a figure of ``ds``: its manifest JSON; for a comparison the
+    manifest of every scenario (``{scenario: manifest}``); otherwise the
+    dataset's attributes (scenario, draws, seed … of a Monte Carlo or sweep)."""
+    if "manifest" in ds.attrs:
+        return str(ds.attrs["manifest"])
+    if "manifest" in ds and "scenario" in ds.dims:
+        per_scenario = {
+            str(s): json.loads(str(m))
+            for s, m in zip(ds["scenario"].values, ds["manifest"].values, strict=True)
+        }
+        return json.dumps(per_scenario, ensure_ascii=False, sort_keys=True, default=str)
+    attrs = {str(k): v for k, v in ds.attrs.items()}
+    return json.dumps(attrs, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def read_png_provenance(path: str | Path) -> str | None:
+    """The provenance text :func:`save_figure` stored in a PNG (``None`` if absent)."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        text = image.info.get(PROVENANCE_KEY["png"])
+    return str(text) if text is not None else None
 
 
 def fmt_number(value: float, lang: str = "zh", digits: int = 3) -> str:

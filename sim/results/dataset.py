@@ -37,7 +37,7 @@ from sim.errors import InputError
 from sim.optimise.problem import Solution
 from sim.optimise.verify import VerificationReport, row_lhs
 from sim.options.effects import STATE_METRIC_NAMES, growth_factors
-from sim.pipeline import Model
+from sim.pipeline import Model, file_sha256
 from sim.results.atomic import atomic_path
 from sim.results.kpis import KPI, chosen
 
@@ -426,11 +426,28 @@ def write_result(ds: xr.Dataset, path: str | Path) -> Path:
 
 
 def write_decisions(ds: xr.Dataset, path: str | Path) -> Path:
-    """Write the decisions CSV atomically (UTF-8 with BOM so Excel shows Chinese)."""
+    """Write the decisions CSV atomically (UTF-8 with BOM so Excel shows Chinese).
+
+    Beside it goes ``<stem>.manifest.json`` (see :func:`decisions_manifest_path`):
+    the result's manifest (what produced it) plus the CSV's name and SHA-256,
+    so the table stays traceable once it travels without the ``.nc`` file.
+    """
     path = Path(path)
     with atomic_path(path) as tmp:
         decisions_table(ds).to_csv(tmp, index=False, encoding="utf-8-sig")
+    manifest = json.loads(ds.attrs.get("manifest", "{}"))
+    sidecar = {"describes": path.name, "sha256": file_sha256(path), "manifest": manifest}
+    with atomic_path(decisions_manifest_path(path)) as tmp:
+        tmp.write_text(
+            json.dumps(sidecar, ensure_ascii=False, sort_keys=True, indent=1, default=str),
+            encoding="utf-8",
+        )
     return path
+
+
+def decisions_manifest_path(csv_path: str | Path) -> Path:
+    """``<name>-decisions.csv`` → ``<name>-decisions.manifest.json``."""
+    return Path(csv_path).with_suffix(".manifest.json")
 
 
 def open_netcdf(path: str | Path, what: str) -> xr.Dataset:

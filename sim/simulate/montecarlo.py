@@ -212,7 +212,7 @@ def plot_fan(mc: xr.Dataset, path: str | Path, *, lang: str = "zh") -> list[Path
              f"{mc.attrs.get('draws')} draws")
     fig.suptitle(title, fontsize=10)
     if style is not None:
-        return style.save_figure(fig, path)
+        return style.save_figure(fig, path, provenance=style.figure_provenance(mc))
     from sim.results.atomic import atomic_path  # pragma: no cover
 
     with atomic_path(Path(path)) as tmp:  # pragma: no cover

@@ -121,3 +121,9 @@ def test_brief_cli(base: xr.Dataset, tmp_path: Path) -> None:
     assert "public cost" in pdf.with_suffix(".html").read_text(encoding="utf-8")
     bad = CliRunner().invoke(app, ["brief", str(result_file), "--lang", "fr"])
     assert bad.exit_code != 0
+
+
+def test_brief_records_the_manifest(base: xr.Dataset, brief_zh: Path) -> None:
+    meta = PdfReader(brief_zh).metadata
+    assert meta is not None
+    assert meta.subject == base.attrs["manifest"]

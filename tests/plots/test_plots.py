@@ -321,3 +321,28 @@ def test_comparison_figures(cmp: xr.Dataset, tmp_path: Path) -> None:
     paths = briefing.comparison_figures(cmp, tmp_path, lang="en")
     assert set(paths) == {"attainment", "actions", "marginal_cost", "freed"}
     assert all(p.exists() for p in paths.values())
+
+
+def test_figures_record_the_manifest_that_produced_them(
+    base: xr.Dataset, cmp: xr.Dataset, tmp_path: Path
+) -> None:
+    import json
+
+    from sim.plots.style import read_png_provenance
+
+    paths = briefing.scenario_figures(base, tmp_path / "one", lang="zh", formats=("png", "svg"))
+    for path in paths.values():
+        assert read_png_provenance(path) == base.attrs["manifest"]
+    svg = paths["mac"].with_suffix(".svg").read_text(encoding="utf-8")
+    assert '"git_commit"' in svg  # Dublin Core <dc:source> of the SVG
+    paths = briefing.comparison_figures(cmp, tmp_path / "cmp", lang="en")
+    text = read_png_provenance(paths["attainment"])
+    assert text is not None
+    per_scenario = json.loads(text)
+    names = [str(s) for s in cmp["scenario"].values]
+    assert sorted(per_scenario) == sorted(names)
+    for name, value in zip(names, cmp["manifest"].values, strict=True):
+        assert per_scenario[name] == json.loads(str(value))
+    # a figure saved without provenance has none
+    bare = save_figure(briefing.plot_class_distribution(base), tmp_path / "bare.png")[0]
+    assert read_png_provenance(bare) is None
