@@ -464,7 +464,8 @@ _STOPPED = {
 }
 
 
-def _empty_solution(problem: ChoiceProblem, status: str, method: str, message: str) -> Solution:
+def empty_solution(problem: ChoiceProblem, status: str, method: str, message: str) -> Solution:
+    """A solution without a plan (``choice`` all −1), e.g. infeasible or stopped early."""
     worst = -np.inf if problem.objective.sense == "max" else np.inf
     return Solution(
         choice=np.full(problem.n_units, -1, dtype=np.int64),
@@ -532,7 +533,7 @@ def solve_highs(
         timings = {"build": t_build, "solve": lp.seconds}
         lp_info = {"name": "highs", "version": highs_version(), "options": "relax=True"}
         if lp.status != "optimal":
-            sol = _empty_solution(problem, lp.status, method, f"LP relaxation: {lp.status}")
+            sol = empty_solution(problem, lp.status, method, f"LP relaxation: {lp.status}")
             sol.timings, sol.solver_info = timings, lp_info
             emit("end", msg=sol.status)
             return sol
@@ -612,7 +613,7 @@ def solve_highs(
         highspy.HighsModelStatus.kInfeasible,
         highspy.HighsModelStatus.kUnboundedOrInfeasible,
     ):
-        sol = _empty_solution(problem, "infeasible", method, h.modelStatusToString(ms))
+        sol = empty_solution(problem, "infeasible", method, h.modelStatusToString(ms))
     elif ms == highspy.HighsModelStatus.kModelEmpty:
         # no columns: only possible with zero units
         sol = Solution(np.zeros(0, dtype=np.int64), 0.0, 0.0, 0.0, "optimal", method)
@@ -643,11 +644,11 @@ def solve_highs(
             message=message,
         )
     elif ms in _STOPPED:
-        sol = _empty_solution(problem, "no_solution", method, _STOPPED[ms] + " before any solution")
+        sol = empty_solution(problem, "no_solution", method, _STOPPED[ms] + " before any solution")
         bound = float(info.mip_dual_bound)
         sol.bound = bound if np.isfinite(bound) else float("nan")
     else:
-        sol = _empty_solution(problem, "error", method, f"HiGHS: {h.modelStatusToString(ms)}")
+        sol = empty_solution(problem, "error", method, f"HiGHS: {h.modelStatusToString(ms)}")
     sol.timings = timings
     sol.solver_info = solver_info
     emit("end", sol.objective, sol.bound, sol.status)

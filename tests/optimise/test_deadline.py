@@ -1,0 +1,86 @@
+"""Hard deadline for plain MIPs: a child process stopped at the deadline.
+
+The child is spawned, so its target must be importable by name: the helpers
+below are module-level for that reason.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim.optimise import solve as solve_module
+from sim.optimise.deadline import DeadlineExceeded, run_with_deadline
+from sim.optimise.highs_backend import solve_highs
+from sim.optimise.problem import ProgressEvent
+from sim.optimise.solve import solve
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from benchmarks.instances import random_choice_problem
+
+
+def hang(seconds: float) -> float:
+    """A stand-in for a solver stuck past its time limit."""
+    time.sleep(seconds)
+    return seconds
+
+
+def fail() -> None:
+    raise ValueError("boom")
+
+
+def test_result_and_progress_come_back_from_the_child() -> None:
+    problem = random_choice_problem(300, 5, 1)
+    events: list[ProgressEvent] = []
+    sol = run_with_deadline(
+        solve_highs, (problem,), {"time_limit": 30, "mip_gap": 1e-6}, 120, events.append
+    )
+    direct = solve_highs(problem, time_limit=30, mip_gap=1e-6)
+    assert sol.status == direct.status == "optimal"
+    assert sol.objective == pytest.approx(direct.objective, rel=1e-9)
+    np.testing.assert_array_equal(sol.choice, direct.choice)
+    assert events[0].phase == "start" and events[-1].phase == "end"
+
+
+def test_a_child_past_its_deadline_is_stopped() -> None:
+    start = time.monotonic()
+    with pytest.raises(DeadlineExceeded, match="no answer within 4 s"):
+        run_with_deadline(hang, (120.0,), {}, 4.0)
+    assert time.monotonic() - start < 30  # not the 120 s the child wanted
+
+
+def test_a_failing_child_raises_with_its_error() -> None:
+    with pytest.raises(RuntimeError, match="ValueError: boom"):
+        run_with_deadline(fail, (), {}, 60.0)
+
+
+@pytest.mark.parametrize("method", ["mip", "pyomo"])
+def test_solve_runs_large_plain_mips_under_the_deadline(
+    method: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    problem = random_choice_problem(200, 5, 4)
+    in_process = solve(problem, method=method, time_limit=60, gap_tol=1e-6)
+    monkeypatch.setattr(solve_module, "DEADLINE_PAIRS", 0)  # every model counts as large
+    child = solve(problem, method=method, time_limit=60, gap_tol=1e-6)
+    assert child.status == in_process.status == "optimal"
+    assert child.objective == pytest.approx(in_process.objective, rel=1e-9)
+    assert child.solver_info["verification"] == in_process.solver_info["verification"]
+
+
+def test_overrun_gives_no_plan_and_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sim.optimise.deadline as deadline
+
+    def overrun(*args: object, **kwargs: object) -> None:
+        raise DeadlineExceeded("no answer within 40 s")
+
+    monkeypatch.setattr(solve_module, "DEADLINE_PAIRS", 0)
+    monkeypatch.setattr(deadline, "run_with_deadline", overrun)
+    sol = solve(random_choice_problem(50, 3, 0), method="mip", time_limit=10)
+    assert sol.status == "no_solution"
+    assert (sol.choice == -1).all()
+    assert "overran its 10 s time limit and was stopped after 40 s" in sol.message
+    assert solve_module.deadline_grace(10) == 30 and solve_module.deadline_grace(600) == 150
