@@ -1,1 +1,15 @@
-"""optimise layer of tenglong."""
+"""optimise layer of tenglong: the generic choice problem and its solvers.
+
+* ``problem``: :class:`ChoiceProblem` (units × options × metrics, constraint
+  families, objective) and :class:`Solution`;
+* ``solve``: the one entry point, ``solve(problem, method="auto" | "mip" |
+  "pyomo" | "decomposition")``, which also verifies and prices the plan;
+* ``highs_backend``: the MIP built from numpy/scipy.sparse straight into highspy;
+* ``pyomo_backend``: the same MIP as a readable Pyomo model (reference);
+* ``decomposition``: Lagrangian pricing with an exact core, for large sets;
+* ``deadline``: a hard wall-clock deadline for plain MIPs of large models;
+* ``verify``: the independent numpy recomputation of every constraint;
+* ``prices``: LP duals and reduced-cost gaps attached to a plan;
+* ``mmkp``, ``brute_force``: published MMKP instances and a brute force, the
+  references the tests compare against.
+"""
