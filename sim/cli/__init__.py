@@ -86,14 +86,24 @@ def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
 def _redeliver_unraisable(info: Any) -> None:
     """An interrupt that landed in a context that cannot raise (a weakref or
     ``__del__`` callback) is delivered again, so it stops the run cleanly
-    instead of being printed as "Exception ignored" and lost."""
+    instead of being printed as "Exception ignored" and lost.
+
+    The signal is re-sent a moment later from a timer thread: ``os.kill`` of
+    the own process runs the handler at once, that is still inside this hook,
+    where the exception is again unraisable and printed with a traceback.
+    """
     if isinstance(info.exc_value, Interrupted):
-        os.kill(os.getpid(), info.exc_value.signum)
+        timer = threading.Timer(0.05, os.kill, (os.getpid(), info.exc_value.signum))
+        timer.daemon = True
+        _redeliveries.append(timer)
+        timer.start()
         return
     _python_unraisablehook(info)
 
 
 _python_unraisablehook = sys.unraisablehook
+#: pending re-sent interrupts; cancelled when the interrupt handlers are removed
+_redeliveries: list[threading.Timer] = []
 
 
 @contextlib.contextmanager
@@ -108,6 +118,9 @@ def _signals_interrupt() -> Iterator[None]:
     try:
         yield
     finally:
+        for timer in _redeliveries:
+            timer.cancel()
+        _redeliveries.clear()
         sys.unraisablehook = _python_unraisablehook
         for sig, handler in previous.items():
             signal.signal(sig, handler)

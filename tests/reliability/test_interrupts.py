@@ -168,10 +168,17 @@ def test_ctrl_c_during_a_sweep(tmp_path: Path) -> None:
         os.killpg(proc.pid, signal.SIGINT)
     code, stdout, stderr = finish(proc)
     assert "Traceback" not in stderr + stdout, stderr
-    assert code == (130 if signalled else 0), (code, stderr)
+    finished = "result: " in stdout
+    if not signalled:
+        expected = {0}
+    elif finished:  # the signal came while the finished run was shutting down
+        expected = {0, 130}
+    else:
+        expected = {130}
+    assert code in expected, (code, stderr)
     assert stored_before >= 1
     assert_complete(out)
-    if code == 130:
+    if code == 130 and not finished:
         assert not (out / "sweep-sweep.nc").exists()
 
     rerun = subprocess.run(
@@ -184,3 +191,21 @@ def test_ctrl_c_during_a_sweep(tmp_path: Path) -> None:
         assert ds.sizes["member"] == 4
         assert len(json.loads(ds.attrs["members_resumed"])) >= stored_before
         assert "manifest" in ds.attrs
+
+
+def test_interrupt_in_a_finalizer_is_redelivered_without_traceback(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """SIGINT that lands in a ``__del__`` (unraisable context, as in dask's
+    shutdown) still stops the run, and no "Exception ignored" traceback appears."""
+    from sim.cli import Interrupted, _signals_interrupt
+
+    class Finalized:
+        def __del__(self) -> None:
+            raise Interrupted(int(signal.SIGINT))
+
+    with pytest.raises(Interrupted), _signals_interrupt():
+        Finalized()  # dropped at once: its __del__ raises in an unraisable context
+        time.sleep(5)  # the re-sent signal interrupts this
+    assert "Traceback" not in capfd.readouterr().err
+
