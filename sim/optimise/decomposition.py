@@ -70,8 +70,8 @@ _LE, _GE, _EQ = 0, 1, 2
 _SENSE_CODE = {"<=": _LE, ">=": _GE, "==": _EQ}
 INF = float(highspy.kHighsInf)
 #: levels of the price search with at most this many available (unit, option)
-#: pairs are solved as one LP (about 20 s for the city model at 10^5 firms,
-#: 3.5e5 pairs, on 2 shared cores; its sifting needed about 80 s).
+#: pairs are solved as one LP once sifting is slow (22 s for the city model at
+#: 10^5 firms, 3.2e5 pairs, on 2 shared cores; its sifting needed 81 s).
 DIRECT_LP_PAIRS = 400_000
 #: sifting steps after which such a level switches to the direct LP
 DIRECT_AFTER_STEPS = 6
@@ -711,12 +711,11 @@ def _solve_lp(
     incumbent_hook: Callable[[FloatArray, IntArray, FloatArray], None] | None = None,
     stop: Callable[[], bool] | None = None,
     level: int = 0,
-    direct_pairs: int | None = None,
 ) -> _LPState:
     """Minimise ``L(λ)`` (= solve the LP relaxation) by trust-region sifting.
 
-    A level with at most ``direct_pairs`` (default :data:`DIRECT_LP_PAIRS`)
-    available pairs that has not converged after :data:`DIRECT_AFTER_STEPS`
+    A level with at most :data:`DIRECT_LP_PAIRS` available pairs that has
+    not converged after :data:`DIRECT_AFTER_STEPS`
     steps is solved as one LP over all its units instead
     (:func:`_solve_direct`): on models such as the city model, whose
     ratio-KPI and phase rows touch every option and whose units are nearly
@@ -738,17 +737,12 @@ def _solve_lp(
         return deadline - time.perf_counter()
 
     lam = lam0.copy()
-    direct_ok = int(model.available.sum()) <= (
-        DIRECT_LP_PAIRS if direct_pairs is None else direct_pairs
-    )
+    direct_ok = int(model.available.sum()) <= DIRECT_LP_PAIRS
     if m and n > 8 * k0 and left() > 0:
         idx = np.sort(rng.choice(n, size=n // 8, replace=False))
         sub = model.subsample(idx, idx.size / n)
         t_sub = time.perf_counter() + 0.5 * left()
-        st = _solve_lp(
-            sub, lam, k0=k0, deadline=t_sub, rng=rng, emit=emit, level=level + 1,
-            direct_pairs=direct_pairs,
-        )
+        st = _solve_lp(sub, lam, k0=k0, deadline=t_sub, rng=rng, emit=emit, level=level + 1)
         lam = st.lam
         emit("sample", f"level {level + 1}: prices from {idx.size} sampled units "
              f"({st.steps} steps{'' if st.converged else ', not converged'})")

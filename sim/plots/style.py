@@ -30,6 +30,7 @@ from matplotlib.figure import Figure
 
 from sim.errors import InputError
 from sim.results.atomic import atomic_path
+from sim.results.manifest import to_json
 
 FONT_FILE = "NotoSansCJKsc-Regular.otf"
 FONT_FAMILY = "Noto Sans CJK SC"
@@ -260,9 +261,8 @@ def figure_provenance(ds: xr.Dataset) -> str:
             str(s): json.loads(str(m))
             for s, m in zip(ds["scenario"].values, ds["manifest"].values, strict=True)
         }
-        return json.dumps(per_scenario, ensure_ascii=False, sort_keys=True, default=str)
-    attrs = {str(k): v for k, v in ds.attrs.items()}
-    return json.dumps(attrs, ensure_ascii=False, sort_keys=True, default=str)
+        return to_json(per_scenario)
+    return to_json({str(k): v for k, v in ds.attrs.items()})
 
 
 def read_png_provenance(path: str | Path) -> str | None:

@@ -40,6 +40,7 @@ from sim.options.effects import STATE_METRIC_NAMES, growth_factors
 from sim.pipeline import Model, file_sha256
 from sim.results.atomic import atomic_path
 from sim.results.kpis import KPI, chosen
+from sim.results.manifest import to_json
 
 IntArray = npt.NDArray[np.int64]
 
@@ -438,10 +439,7 @@ def write_decisions(ds: xr.Dataset, path: str | Path) -> Path:
     manifest = json.loads(ds.attrs.get("manifest", "{}"))
     sidecar = {"describes": path.name, "sha256": file_sha256(path), "manifest": manifest}
     with atomic_path(decisions_manifest_path(path)) as tmp:
-        tmp.write_text(
-            json.dumps(sidecar, ensure_ascii=False, sort_keys=True, indent=1, default=str),
-            encoding="utf-8",
-        )
+        tmp.write_text(to_json(sidecar), encoding="utf-8")
     return path
 
 
