@@ -715,12 +715,11 @@ def _solve_lp(
     """Minimise ``L(λ)`` (= solve the LP relaxation) by trust-region sifting.
 
     A level with at most :data:`DIRECT_LP_PAIRS` available pairs that has
-    not converged after :data:`DIRECT_AFTER_STEPS`
-    steps is solved as one LP over all its units instead
-    (:func:`_solve_direct`): on models such as the city model, whose
-    ratio-KPI and phase rows touch every option and whose units are nearly
-    tied between years, sifting needs many steps while HiGHS' simplex on the
-    whole LP is quick.
+    not converged after :data:`DIRECT_AFTER_STEPS` steps is solved as one LP
+    over all its units instead (:func:`_solve_direct`): on models such as the
+    city model, whose ratio-KPI and phase rows touch every option and whose
+    units are nearly tied between years, sifting needs many steps while
+    HiGHS' simplex on the whole LP is quick.
 
     Starting prices come from the same method applied to a random eighth of
     the units (right-hand sides scaled; recursively), or for mid sizes from

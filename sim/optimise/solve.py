@@ -67,10 +67,13 @@ def _solve_plain_mip(
     city model at 10^5 firms.
     """
     from sim.optimise.highs_backend import empty_solution, solve_highs
-    from sim.optimise.pyomo_backend import solve_pyomo
 
     kwargs: dict[str, Any] = {"time_limit": time_limit, "mip_gap": gap_tol}
-    target: Callable[..., Solution] = solve_highs if method == "mip" else solve_pyomo
+    target: Callable[..., Solution] = solve_highs
+    if method == "pyomo":  # Pyomo takes a second to import: only when asked for
+        from sim.optimise.pyomo_backend import solve_pyomo
+
+        target = solve_pyomo
     if time_limit is None or available_pairs(problem) < DEADLINE_PAIRS:
         if method == "mip":
             kwargs["progress"] = progress
