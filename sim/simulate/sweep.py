@@ -228,8 +228,11 @@ def _client(scheduler: str | None, workers: int, processes: bool,
         finally:
             client.close()
         return
+    # ":0": the scheduler's HTTP endpoint takes a free port. With None it tries
+    # 8787 first, and when that is busy (a dask dashboard of the user's own)
+    # distributed leaks the socket of the failed attempt (a ResourceWarning).
     kwargs: dict[str, Any] = {"n_workers": workers, "threads_per_worker": 1,
-                              "processes": processes, "dashboard_address": None}
+                              "processes": processes, "dashboard_address": ":0"}
     kwargs.update(cluster_kwargs or {})
     with _ignore_sigint_in_children():
         cluster = LocalCluster(**kwargs)

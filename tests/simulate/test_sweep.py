@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -91,8 +93,14 @@ def test_serial_result_layout(serial: xr.Dataset) -> None:
 
 @pytest.mark.filterwarnings("ignore:Port .* is already in use:UserWarning")
 def test_distributed_equals_serial(sweep_yaml: Path, serial: xr.Dataset, tmp_path: Path) -> None:
-    ds = run_sweep(sweep_yaml, workers=2, processes=True, out=tmp_path / "d.nc",
-                   progress=False)
+    # dask's default dashboard port is taken, as by an analyst's own dask session:
+    # the sweep's cluster must not trip over it (no leaked-socket warning)
+    with socket.socket() as busy:
+        with contextlib.suppress(OSError):  # already taken by someone else: same test
+            busy.bind(("0.0.0.0", 8787))
+            busy.listen()
+        ds = run_sweep(sweep_yaml, workers=2, processes=True, out=tmp_path / "d.nc",
+                       progress=False)
     xr.testing.assert_identical(_comparable(ds), _comparable(serial))
     assert ds.attrs["scheduler"] == "LocalCluster(2)"
     stored = xr.load_dataset(tmp_path / "d.nc", engine="h5netcdf")
