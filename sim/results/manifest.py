@@ -2,8 +2,9 @@
 
 Every result file carries a manifest (JSON in the Dataset's ``manifest``
 attribute): the resolved scenario (after ``extends``), the input register's
-hash, package, solver and library versions, the git commit when the code runs
-from a checkout, solver options, seeds, timings and status.
+hash, package, solver and library versions, the source commit (asked of
+the checkout, or recorded in an installed package when it was built), solver
+options, seeds, timings and status.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import sim
+
+#: Written into the built package by ``setup.py``; holds the source commit.
+BUILD_INFO = "_build_info.json"
 
 LIBRARIES = ("numpy", "scipy", "xarray", "pyomo", "highspy", "pydantic", "pandas")
 
@@ -34,10 +38,20 @@ def library_versions() -> dict[str, str]:
 
 
 def git_commit() -> str | None:
-    """The commit of the source checkout the package runs from, if any (``+dirty`` if modified)."""
+    """The source commit the package was built from (``+dirty`` if modified), if known.
+
+    From a checkout (an editable install or ``PYTHONPATH``) git is asked
+    directly; an installed copy reads the ``_build_info.json`` that
+    ``setup.py`` wrote at build time. None when neither is there.
+    """
     root = Path(sim.__file__).resolve().parent.parent
-    if not (root / ".git").exists():
-        return None
+    if (root / ".git").exists():
+        return _checkout_commit(root)
+    return _built_commit()
+
+
+def _checkout_commit(root: Path) -> str | None:
+    """HEAD of the checkout at ``root``, with ``+dirty`` for uncommitted changes."""
     try:
         commit = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "HEAD"],
@@ -56,6 +70,16 @@ def git_commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return commit + ("+dirty" if dirty else "")
+
+
+def _built_commit() -> str | None:
+    """The commit recorded in the installed package at build time, if any."""
+    info = Path(sim.__file__).resolve().parent / BUILD_INFO
+    try:
+        commit = json.loads(info.read_text(encoding="utf-8")).get("git_commit")
+    except (OSError, ValueError):
+        return None
+    return str(commit) if commit else None
 
 
 def build_manifest(

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,7 @@ pytest.importorskip("sim.optimise.solve", reason="sim.optimise.solve has not lan
 
 from sim.data.register import save_register
 from sim.data.synthetic import generate_population
+from sim.results.manifest import BUILD_INFO, git_commit
 from sim.run import run_scenario, write_outputs
 
 # Manifest entries that legitimately differ between two runs of the same inputs.
@@ -80,3 +84,27 @@ def test_manifest_is_complete_and_shown(tmp_path: Path) -> None:
         assert needle in shown.stdout, (needle, shown.stdout)
     as_json = call_cli("show", paths["result"], "--json")
     assert json.loads(as_json.stdout) == manifest
+
+
+def test_an_installed_copy_knows_its_source_commit(tmp_path: Path) -> None:
+    """A ``pip install .`` leaves no ``.git`` beside the package: the build records the commit."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        pytest.skip("not running from a git checkout")
+    built = tmp_path / "lib"
+    subprocess.run(
+        [sys.executable, "setup.py", "-q", "build_py", "-d", str(built)],
+        cwd=root, capture_output=True, text=True, check=True,
+    )
+    recorded = json.loads((built / "sim" / BUILD_INFO).read_text(encoding="utf-8"))
+    assert recorded["git_commit"] == git_commit()  # the checkout's HEAD (+dirty)
+
+    env = {**os.environ, "PYTHONPATH": str(built)}
+    probe = "import sim; from sim.results import manifest as m; print(sim.__file__, m.git_commit())"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, env=env,
+        capture_output=True, text=True, check=True,
+    )
+    where, commit = done.stdout.split()
+    assert Path(where).is_relative_to(built)  # the built copy, not the checkout
+    assert commit == recorded["git_commit"]
