@@ -27,7 +27,7 @@ from sim.data.synthetic import generate_population
 from sim.errors import ScenarioError
 from sim.evaluation.config import load_evaluation_config
 from sim.evaluation.muni import evaluate
-from sim.optimise.problem import ChoiceProblem, Objective
+from sim.optimise.problem import BoolArray, ChoiceProblem, Objective
 from sim.options.effects import (
     OptionSet,
     Units,
@@ -159,6 +159,7 @@ def build_model(
             unit_ids=options.unit_ids,
             option_labels=options.slot_labels,
             name=scenario.name,
+            quick_options=_first_year_options(options),
         )
     except ValueError as exc:  # the problem's own consistency checks, in scenario terms
         raise ScenarioError(
@@ -179,6 +180,20 @@ def build_model(
         timings=timings,
         inputs=inputs,
     )
+
+
+def _first_year_options(options: OptionSet) -> BoolArray | None:
+    """With phasing, the slots acting in the first action year (plus keep/admit).
+
+    Plans that do everything in the first year meet every cumulative yearly
+    share, and pricing them is as fast as the unphased model; the
+    decomposition uses them for an early plan on large problems.
+    """
+    years = {s.year for s in options.slots if s.kind not in ("keep", "admit")}
+    if len(years) < 2:
+        return None
+    first = min(years)
+    return np.array([s.kind in ("keep", "admit") or s.year == first for s in options.slots])
 
 
 def _population(

@@ -23,7 +23,7 @@ Notation used by every solver:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -105,6 +105,13 @@ class ChoiceProblem:
         unit_ids: optional labels of units (enterprise ids), length ``n_units``.
         option_labels: optional labels of the option slots, length ``n_options``.
         name: a short name for logs and exported files.
+        quick_options: optional ``(n_options,)`` mask of a restriction whose
+            plans are plans of the whole problem and which is much easier to
+            price, e.g. "every action in the first action year" when phasing
+            offers each action once per year (near-tied year variants slow
+            the price search). The decomposition solves it first on large
+            problems to have a plan early. A hint only: plans are always
+            checked against the whole problem.
     """
 
     effects: FloatArray
@@ -114,6 +121,7 @@ class ChoiceProblem:
     unit_ids: npt.NDArray[np.str_] | None = None
     option_labels: list[str] | None = None
     name: str = "choice-problem"
+    quick_options: BoolArray | None = None
 
     def __post_init__(self) -> None:
         if self.effects.ndim != 3:
@@ -133,6 +141,10 @@ class ChoiceProblem:
         unknown = set(self.objective.weights) - set(self.metrics)
         if unknown:
             raise ValueError(f"objective uses unknown metrics {sorted(unknown)}")
+        if self.quick_options is not None and self.quick_options.shape != (self.n_options,):
+            raise ValueError(
+                f"quick_options has shape {self.quick_options.shape}, expected ({self.n_options},)"
+            )
 
     # -- shape -------------------------------------------------------------
     @property
@@ -227,6 +239,29 @@ class Solution:
 def relative_gap(objective: float, bound: float) -> float:
     """The gap convention used everywhere: ``|bound − obj| / max(1, |obj|)``."""
     return abs(bound - objective) / max(1.0, abs(objective))
+
+
+def restrict_options(problem: ChoiceProblem, keep: BoolArray) -> ChoiceProblem:
+    """The same problem with only the option slots where ``keep`` is True.
+
+    Constraints keep their rows; per-(unit, option) row maps are cut to the
+    kept slots. A plan of the result maps back to the whole problem through
+    ``np.flatnonzero(keep)[choice]``. Raises ``ValueError`` when a unit is
+    left without an option.
+    """
+    constraints = [
+        replace(c, group=c.group[:, keep]) if c.group is not None and c.group.ndim == 2 else c
+        for c in problem.constraints
+    ]
+    labels = problem.option_labels
+    kept_labels = None if labels is None else [x for x, k in zip(labels, keep, strict=True) if k]
+    return replace(
+        problem,
+        effects=problem.effects[:, keep, :],
+        constraints=constraints,
+        option_labels=kept_labels,
+        quick_options=None,
+    )
 
 
 @dataclass(frozen=True)
