@@ -160,6 +160,7 @@ def build_model(
             option_labels=options.slot_labels,
             name=scenario.name,
             quick_options=_first_year_options(options),
+            option_family=_action_of_slots(options),
         )
     except ValueError as exc:  # the problem's own consistency checks, in scenario terms
         raise ScenarioError(
@@ -194,6 +195,13 @@ def _first_year_options(options: OptionSet) -> BoolArray | None:
         return None
     first = min(years)
     return np.array([s.kind in ("keep", "admit") or s.year == first for s in options.slots])
+
+
+def _action_of_slots(options: OptionSet) -> npt.NDArray[np.int64]:
+    """An id per slot naming its action (kind and variant): the years of one action share it."""
+    actions = [(s.kind, s.variant) for s in options.slots]
+    ids = {a: k for k, a in enumerate(dict.fromkeys(actions))}
+    return np.array([ids[a] for a in actions], dtype=np.int64)
 
 
 def _population(

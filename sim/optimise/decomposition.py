@@ -85,6 +85,10 @@ QUICK_PAIRS = 1_000_000
 #: stops: its plan is a start, the rest of the time goes to the whole problem
 QUICK_SHARE = 0.6
 QUICK_GAP = 0.01
+#: share of the time left that re-optimising the quick plan's action variants
+#: may take, and how many units besides the LP-fractional ones its MIP frees
+QUICK_RETIME_SHARE = 0.5
+RETIME_EXTRA = 2_000
 
 # ---------------------------------------------------------------------------
 # Compiled model
@@ -929,6 +933,13 @@ def solve_decomposition(
     if quick is not None:
         taken = offer(quick)
         emit("quick", f"plan of the quick restriction {'taken' if taken else 'not feasible'}")
+        if taken and problem.option_family is not None:
+            stats.mip_solves += 1
+            retimed = _retime(model, quick, problem.option_family, QUICK_RETIME_SHARE * left(),
+                              gap_tol, rng)
+            better = retimed is not None and offer(retimed)
+            emit("quick", f"variants of the chosen actions re-optimised: "
+                 f"{'better' if better else 'no better plan'}")
 
     lam = np.zeros(m)
     # sample and first-core LPs of at most ~60k columns: wide problems (many
@@ -1157,6 +1168,61 @@ def _quick_plan(
     if sol.status not in ("optimal", "feasible"):
         return None
     return np.flatnonzero(keep)[sol.choice]
+
+
+def _retime(
+    model: LagrangianModel,
+    choice: IntArray,
+    family: IntArray,
+    time_limit: float,
+    gap_tol: float,
+    rng: np.random.Generator,
+) -> IntArray | None:
+    """The plan re-optimised among the variants of each unit's chosen action.
+
+    Every unit keeps its action (its option ``family``) and may switch to
+    another variant of it, e.g. another action year. The LP over all movable
+    units is rounded, then one MIP re-decides its fractional units and
+    :data:`RETIME_EXTRA` random others. (At 10^6 city firms: LP over 73,290
+    units in 45 s, 3 fractional, the plan 2.3% cheaper. Exact MIPs over all
+    of them, or over chunks of 8,000 with the rest fixed, found nothing.)
+    None when nothing can move or the LP is not solved in time.
+    """
+    deadline = time.perf_counter() + time_limit
+    allowed = model.available & (family[None, :] == family[choice][:, None])
+    movable = np.flatnonzero(allowed.sum(axis=1) > 1)
+    if movable.size == 0:
+        return None
+    lp = _solve_core(
+        model, movable, allowed[movable], choice, _fixed_except(model.n, movable),
+        integer=False, artificial=False, time_limit=time_limit,
+    )
+    if lp.status != "optimal":
+        return None
+    x = np.nan_to_num(lp.x, nan=0.0)
+    plan = choice.copy()
+    plan[movable] = np.argmax(x, axis=1)
+    frac = movable[((x > 1e-6) & (x < 1 - 1e-6)).any(axis=1)]
+    others = np.setdiff1d(movable, frac)
+    extra = rng.choice(others, min(RETIME_EXTRA, others.size), replace=False)
+    units = np.sort(np.concatenate([frac, extra]))
+    left = deadline - time.perf_counter()
+    if units.size == 0 or left <= 0:
+        return plan
+    res = _solve_core(
+        model, units, allowed[units], plan, _fixed_except(model.n, units),
+        integer=True, artificial=False, time_limit=left, mip_gap=gap_tol,
+    )
+    if np.isfinite(res.value):
+        plan[units] = np.argmax(np.nan_to_num(res.x, nan=-1.0), axis=1)
+    return plan
+
+
+def _fixed_except(n: int, units: IntArray) -> BoolArray:
+    """Mask of the units that stay fixed: all but ``units``."""
+    fixed = np.ones(n, dtype=bool)
+    fixed[units] = False
+    return fixed
 
 
 def _neighbourhood(

@@ -112,6 +112,10 @@ class ChoiceProblem:
             the price search). The decomposition solves it first on large
             problems to have a plan early. A hint only: plans are always
             checked against the whole problem.
+        option_family: optional ``(n_options,)`` ids: slots with the same id
+            are variants of one action (e.g. the action years of "exit"). A
+            plan of the quick restriction is then re-optimised among the
+            variants of each unit's chosen action.
     """
 
     effects: FloatArray
@@ -122,6 +126,7 @@ class ChoiceProblem:
     option_labels: list[str] | None = None
     name: str = "choice-problem"
     quick_options: BoolArray | None = None
+    option_family: IntArray | None = None
 
     def __post_init__(self) -> None:
         if self.effects.ndim != 3:
@@ -141,10 +146,10 @@ class ChoiceProblem:
         unknown = set(self.objective.weights) - set(self.metrics)
         if unknown:
             raise ValueError(f"objective uses unknown metrics {sorted(unknown)}")
-        if self.quick_options is not None and self.quick_options.shape != (self.n_options,):
-            raise ValueError(
-                f"quick_options has shape {self.quick_options.shape}, expected ({self.n_options},)"
-            )
+        for hint in ("quick_options", "option_family"):
+            shape = getattr(self, hint).shape if getattr(self, hint) is not None else None
+            if shape is not None and shape != (self.n_options,):
+                raise ValueError(f"{hint} has shape {shape}, expected ({self.n_options},)")
 
     # -- shape -------------------------------------------------------------
     @property
@@ -255,12 +260,14 @@ def restrict_options(problem: ChoiceProblem, keep: BoolArray) -> ChoiceProblem:
     ]
     labels = problem.option_labels
     kept_labels = None if labels is None else [x for x, k in zip(labels, keep, strict=True) if k]
+    family = problem.option_family
     return replace(
         problem,
         effects=problem.effects[:, keep, :],
         constraints=constraints,
         option_labels=kept_labels,
         quick_options=None,
+        option_family=None if family is None else family[keep],
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
 
 import numpy as np
@@ -41,7 +42,7 @@ def _row_activity(problem: ChoiceProblem, choice: IntArray) -> list[np.ndarray]:
     return out
 
 
-def test_city_model_marks_first_year_slots_as_quick() -> None:
+def test_city_model_marks_first_year_slots_and_action_families() -> None:
     problem = _city(600)
     assert problem.quick_options is not None and problem.option_labels is not None
     quick = [label for label, k in zip(problem.option_labels, problem.quick_options, strict=True)
@@ -51,6 +52,13 @@ def test_city_model_marks_first_year_slots_as_quick() -> None:
     assert "keep" in quick
     assert all(label == "keep" or label.endswith("@2021") for label in quick if label != "admit")
     assert slow and all(label.endswith(("@2022", "@2023")) for label in slow)
+    # the years of one action share a family; different actions do not
+    family = problem.option_family
+    assert family is not None
+    action = [label.split("@")[0] for label in problem.option_labels]
+    for a, fa in zip(action, family, strict=True):
+        for b, fb in zip(action, family, strict=True):
+            assert (a == b) == (fa == fb), (a, b)
 
 
 def test_restricted_plan_has_the_same_rows_in_the_whole_problem() -> None:
@@ -85,8 +93,9 @@ def test_quick_plan_seeds_the_decomposition_and_the_bound_stays_valid(
     problem = _city(600)
     events: list[ProgressEvent] = []
     sol = dec.solve_decomposition(problem, time_limit=15, gap_tol=1e-3, progress=events.append)
-    quick = [e for e in events if e.phase == "quick"]
-    assert quick and "taken" in quick[0].message, [e.message for e in quick]
+    quick = [e.message for e in events if e.phase == "quick"]
+    assert quick and "taken" in quick[0], quick
+    assert "variants of the chosen actions re-optimised: better" in quick[1], quick
     assert any(e.phase.startswith("quick-") for e in events)  # the restriction's own progress
     # its bound is not the whole problem's: it is never shown as one
     assert all(np.isnan(e.bound) for e in events if e.phase.startswith("quick-"))
@@ -104,3 +113,28 @@ def test_small_problems_skip_the_quick_plan() -> None:
     events: list[ProgressEvent] = []
     dec.solve_decomposition(problem, time_limit=5, gap_tol=1e-3, progress=events.append)
     assert not any(e.phase.startswith("quick") for e in events)
+
+
+def test_retiming_keeps_each_action_and_finds_the_best_years() -> None:
+    """From the all-in-the-first-year plan, re-optimising the variants (years) of each chosen
+    action matches an exact MIP over the same per-unit restriction, solved independently."""
+    problem = _city(600)
+    keep, family = problem.quick_options, problem.option_family
+    assert keep is not None and family is not None
+    sub = restrict_options(problem, keep)
+    first = solve_highs(sub, mip_gap=1e-9, time_limit=60)
+    start = np.flatnonzero(keep)[first.choice]
+    model = dec.LagrangianModel(problem)
+    plan = dec._retime(model, start, family, 60.0, 1e-9, np.random.default_rng(0))
+    assert plan is not None
+    np.testing.assert_array_equal(family[plan], family[start])  # same actions
+    assert (plan != start).any()  # some years moved
+
+    # independent reference: the whole problem with every other action made unavailable
+    same = family[None, :] == family[start][:, None]
+    effects = np.where(same[:, :, None], problem.effects, np.nan)
+    reference = solve_highs(replace(problem, effects=effects), mip_gap=1e-9, time_limit=60)
+    value, feasible, _ = model.evaluate(plan)
+    assert feasible
+    assert -value == pytest.approx(reference.objective, rel=1e-6)
+    assert reference.objective < first.objective  # later years are cheaper in present value
