@@ -12,6 +12,11 @@ every such λ, and ``min_λ L(λ)`` equals the LP relaxation's optimum.
 
 The solver works in three stages, none of which loops over units in Python:
 
+0. **Quick plan** (large problems with a ``quick_options`` hint only). Solve
+   the restriction first, e.g. every action in the first year, whose prices
+   converge like an unphased model, to 1% gap; then re-optimise the years of
+   each chosen action (:func:`_retime`). This is the first incumbent of the
+   whole problem; the stages below still give its bound.
 1. **Prices.** Solve the LP relaxation on a random sample of units (right-hand
    sides scaled to the sample) for starting prices, then *sift*: price every
    unit, keep the units whose best option is not clear (small reduced-cost
