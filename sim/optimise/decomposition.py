@@ -10,7 +10,7 @@ with ``λ_r ≥ 0`` on ``≤`` rows, ``≤ 0`` on ``≥`` rows, free on ``==`` r
 ``|λ_r| ≤ penalty`` on elastic rows. ``L(λ)`` bounds the optimum from above for
 every such λ, and ``min_λ L(λ)`` equals the LP relaxation's optimum.
 
-The solver works in three stages, none of which loops over units in Python:
+The solver works in stages, none of which loops over units in Python:
 
 0. **Quick plan** (large problems with a ``quick_options`` hint only). Solve
    the restriction first, e.g. every action in the first year, whose prices

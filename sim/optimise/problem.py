@@ -146,10 +146,10 @@ class ChoiceProblem:
         unknown = set(self.objective.weights) - set(self.metrics)
         if unknown:
             raise ValueError(f"objective uses unknown metrics {sorted(unknown)}")
-        for hint in ("quick_options", "option_family"):
-            shape = getattr(self, hint).shape if getattr(self, hint) is not None else None
-            if shape is not None and shape != (self.n_options,):
-                raise ValueError(f"{hint} has shape {shape}, expected ({self.n_options},)")
+        hints = {"quick_options": self.quick_options, "option_family": self.option_family}
+        for hint, value in hints.items():
+            if value is not None and value.shape != (self.n_options,):
+                raise ValueError(f"{hint} has shape {value.shape}, expected ({self.n_options},)")
 
     # -- shape -------------------------------------------------------------
     @property

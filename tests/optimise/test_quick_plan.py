@@ -138,3 +138,11 @@ def test_retiming_keeps_each_action_and_finds_the_best_years() -> None:
     assert feasible
     assert -value == pytest.approx(reference.objective, rel=1e-6)
     assert reference.objective < first.objective  # later years are cheaper in present value
+
+
+@pytest.mark.parametrize("hint", ["quick_options", "option_family"])
+def test_a_hint_of_the_wrong_length_is_refused(hint: str) -> None:
+    problem = _city(600)
+    expected = rf"{hint} has shape \(2,\), expected \({problem.n_options},\)"
+    with pytest.raises(ValueError, match=expected):
+        replace(problem, **{hint: np.ones(2, dtype=np.int64)})
