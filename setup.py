@@ -36,12 +36,15 @@ class BuildWithCommit(build_py):
 
     def run(self) -> None:
         super().run()
+        package = Path(self.build_lib) / "sim"
+        if getattr(self, "editable_mode", False) or not package.is_dir():
+            return  # an editable install runs from the checkout, where git is asked
         commit = _git("rev-parse", "HEAD")
         if not commit:
             return
         dirty = _git("status", "--porcelain", "--untracked-files=no")
         info = {"git_commit": commit + ("+dirty" if dirty else "")}
-        target = Path(self.build_lib) / "sim" / BUILD_INFO
+        target = package / BUILD_INFO
         target.write_text(json.dumps(info), encoding="utf-8")
 
 
