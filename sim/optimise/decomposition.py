@@ -956,11 +956,10 @@ def solve_decomposition(
         """Early incumbent: exact MIP over the most ambiguous units at these prices."""
         km = min(n, max(200, 8 * m))
         units = np.sort(np.argpartition(margin, km - 1)[:km]) if km < n else np.arange(n)
-        um = np.ones(n, dtype=bool)
-        um[units] = False
         stats.mip_solves += 1
         r2 = _solve_core(
-            model, units, np.ones((units.size, n_opt), dtype=bool), fixed, um,
+            model, units, np.ones((units.size, n_opt), dtype=bool), fixed,
+            _fixed_except(n, units),
             integer=True, artificial=False, time_limit=min(0.1 * left(), 10.0),
             mip_gap=0.1 * gap_tol,
         )
@@ -1037,14 +1036,12 @@ def solve_decomposition(
             single = ~free
             fixed_choice[single] = np.argmax(allowed[single], axis=1)
             if n_free_pairs <= probe_pairs and left() > 0.1:
-                unfixed = np.ones(n, dtype=bool)
-                unfixed[units] = False
                 keep = _probe(
                     model,
                     units,
                     allowed[units],
                     fixed_choice,
-                    unfixed,
+                    _fixed_except(n, units),
                     inc_val + 1e-9 * max(1.0, abs(inc_val)),
                     0.3 * left(),
                 )
@@ -1075,15 +1072,13 @@ def solve_decomposition(
             units = _neighbourhood(margin, frac, searchable, k_mip, rng, loss)
             fixed_choice = base.copy()
             tl = _neighbourhood_time(units.size, n, left())
-        mask = np.ones(n, dtype=bool)
-        mask[units] = False
         stats.mip_solves += 1
         res = _solve_core(
             model,
             units,
             allowed[units],
             fixed_choice,
-            mask,
+            _fixed_except(n, units),
             integer=True,
             artificial=False,
             time_limit=tl,
