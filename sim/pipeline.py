@@ -190,11 +190,11 @@ def _first_year_options(options: OptionSet) -> BoolArray | None:
     share, and pricing them is as fast as the unphased model; the
     decomposition uses them for an early plan on large problems.
     """
-    years = {s.year for s in options.slots if s.kind not in ("keep", "admit")}
+    years = {s.year for s in options.slots if s.acts}
     if len(years) < 2:
         return None
     first = min(years)
-    return np.array([s.kind in ("keep", "admit") or s.year == first for s in options.slots])
+    return np.array([not s.acts or s.year == first for s in options.slots])
 
 
 def _action_of_slots(options: OptionSet) -> npt.NDArray[np.int64]:

@@ -580,12 +580,12 @@ def derive_columns(
     index = {m: i for i, m in enumerate(metrics)}
     start = scenario.horizon.start_year
     rate = scenario.phasing.discount_rate if scenario.phasing.enabled else 0.0
-    year = np.array([s.year if s.kind not in ("keep", "admit") else start for s in slots])
+    year = np.array([s.year if s.acts else start for s in slots])
     factor = (1.0 + rate) ** -(year - start).astype(float)
     effects[:, :, index["public_cost_pv_wan"]] = effects[:, :, index["public_cost_wan"]] * factor
     if not scenario.phasing.enabled:
         return
-    acting = np.array([s.kind not in ("keep", "admit") for s in slots])
+    acting = np.array([s.acts for s in slots])
     for y in scenario.horizon.years:
         counts = (acting & (year <= y)).astype(float)
         spent = (acting & (year == y)).astype(float)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from sim.scenario.schema import Scenario
 
 KINDS = ("keep", "exit", "merge", "relocate", "upgrade", "admit")
+#: kinds that are not actions taken in a year: the firm stays, a project is admitted
+YEARLESS_KINDS = ("keep", "admit")
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,11 @@ class Slot:
     year: int
 
     @property
+    def acts(self) -> bool:
+        """True for an action taken in ``year`` (not keep or admit)."""
+        return self.kind not in YEARLESS_KINDS
+
+    @property
     def label(self) -> str:
         """Stable label, e.g. ``keep``, ``exit@2022``, ``merge#1@2023``, ``upgrade:deep@2021``."""
         base = self.kind
@@ -33,7 +40,7 @@ class Slot:
             base += f"#{self.variant}"
         elif self.kind == "upgrade":
             base += f":{self.variant}"
-        if self.kind in ("keep", "admit"):
+        if not self.acts:
             return base
         return f"{base}@{self.year}"
 

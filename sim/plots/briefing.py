@@ -44,6 +44,7 @@ from matplotlib.ticker import FuncFormatter
 
 from sim.errors import InputError
 from sim.evaluation.config import CLASSES
+from sim.options.slots import YEARLESS_KINDS
 from sim.plots.classes import GONE, class_counts
 from sim.plots.pareto import pareto_sweep, plot_pareto
 from sim.plots.style import (
@@ -326,7 +327,7 @@ def next_best_other_action(
     chosen = ds["action"].values.astype(str)[found]
     if str(ds.attrs.get("objective_sense", "min")) == "max":
         score = -score
-    acting_slot = ~np.isin(slot_kind, ["keep", "admit"])
+    acting_slot = ~np.isin(slot_kind, YEARLESS_KINDS)
     other = (slot_kind[None, :] != chosen[:, None]) & acting_slot[None, :]
     score = np.where(other, score, np.inf)
     score = np.where(np.isnan(score), np.inf, score)

@@ -297,7 +297,7 @@ def profiles(model: Model, *, ramp: bool = True) -> Profiles:
     years = np.arange(h.base_year, h.report_until + 1, dtype=np.int64)
     sy = slot_years(model)
     kinds = [s.kind for s in model.options.slots]
-    acts = np.array([k not in ("keep", "admit") for k in kinds])
+    acts = np.array([s.acts for s in model.options.slots])
     since = years[None, :] - sy[:, None]
     step = ((since >= 0) & acts[:, None]).astype(float)
     ramp_m = step.copy()
