@@ -94,6 +94,12 @@ QUICK_GAP = 0.01
 #: may take, and how many units besides the LP-fractional ones its MIP frees
 QUICK_RETIME_SHARE = 0.5
 RETIME_EXTRA = 2_000
+#: exact price passes on capacity-like rows (:func:`_coordinate_descent`) at
+#: the start of a price level and after every sifting step. On the unphased
+#: city model at 10^6 firms they cut the level's steps from 41 to 35 and
+#: reach ``L`` within 1.2e-4 of its minimum after 19 steps instead of 26.
+START_PASSES = 4
+STEP_PASSES = 1
 
 # ---------------------------------------------------------------------------
 # Compiled model
@@ -718,6 +724,136 @@ def _solve_direct(
     return _LPState(res.lam, choice, units, res.x, res.value, True, infeasible, 1)
 
 
+@dataclass
+class _CapacityPairs:
+    """The (unit, row) pairs of one capacity-like family, for :func:`_row_prices`.
+
+    ``u, o, r`` list the available pairs on a row with a positive
+    coefficient, sorted by (unit, row); ``start`` marks each (unit, row)
+    group, whose coefficient is ``a``; rows where a unit's options on the
+    row differ in coefficient are ``mixed`` (left alone).
+    """
+
+    rows: IntArray
+    u: IntArray
+    o: IntArray
+    r: IntArray
+    start: IntArray
+    group: IntArray
+    a: FloatArray
+    mixed: BoolArray
+
+
+def _capacity_pairs(model: LagrangianModel) -> list[_CapacityPairs]:
+    """Per family with per-option rows (each pair feeds at most one of its rows)."""
+    out: list[_CapacityPairs] = []
+    for fam in model.families:
+        if fam.rows is None or fam.rows.ndim != 2 or fam.n_rows == 0:
+            continue
+        rows = fam.rows.astype(np.int64)
+        on = (rows >= 0) & model.available
+        if not on.any():
+            continue
+        # rows with a non-positive coefficient are left alone
+        mixed = np.zeros(model.m, dtype=bool)
+        mixed[rows[on & (fam.values <= 0)]] = True
+        on &= fam.values > 0
+        u, o = np.nonzero(on)  # row-major: already sorted by unit
+        r = rows[u, o]
+        order = np.lexsort((r, u))
+        u, o, r = u[order], o[order], r[order]
+        key = u * (model.m + 1) + r
+        start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        a = fam.values[u, o]
+        a_lo, a_hi = np.minimum.reduceat(a, start), np.maximum.reduceat(a, start)
+        mixed[r[start][a_hi - a_lo > 1e-12 * np.abs(a_hi)]] = True
+        group = np.repeat(np.arange(start.size), np.diff(np.r_[start, u.size]))
+        out.append(_CapacityPairs(rows, u, o, r, start, group, a[start], mixed))
+    return out
+
+
+def _row_prices(
+    model: LagrangianModel, lam: FloatArray, d: FloatArray, pairs: list[_CapacityPairs]
+) -> FloatArray:
+    """Exact minimisers of ``L`` over each capacity-like row's price, the others fixed.
+
+    For a family whose every pair feeds at most one of its rows (per-option
+    rows such as park or acquirer capacities), with one positive
+    coefficient ``a`` per (unit, row), unit ``i`` contributes
+    ``max(A_ir − λ_r a_ir, B_ir)`` to ``L``: ``A`` its best option on row
+    ``r`` before that row's price, ``B`` its best option elsewhere. ``L`` is
+    then convex piecewise linear in ``λ_r`` with kinks at
+    ``θ_ir = (A_ir − B_ir) / a_ir``, and its minimiser is the kink where the
+    units that still choose the row stop fitting its right-hand side
+    (clipped to the price box). Returns the new prices of every such row,
+    all computed from the same ``d`` (a Jacobi step: the caller checks that
+    ``L`` falls).
+    """
+    new = lam.copy()
+    units = np.arange(model.n)
+    best = d.argmax(axis=1)
+    m1 = d[units, best]
+    for fam in pairs:
+        r1 = fam.rows[units, best]
+        # each unit's best option off its best option's row
+        m2 = np.where(fam.rows == r1[:, None], -np.inf, d).max(axis=1)
+        d0 = d[fam.u, fam.o] + lam[fam.r] * fam.a[fam.group]  # before the row's price
+        big_a = np.maximum.reduceat(d0, fam.start)
+        uu, rr, aa = fam.u[fam.start], fam.r[fam.start], fam.a
+        big_b = np.where(r1[uu] == rr, m2[uu], m1[uu])
+        theta = (big_a - big_b) / aa
+        order = np.lexsort((-theta, rr))
+        rr, aa, theta = rr[order], aa[order], theta[order]
+        first = np.flatnonzero(np.r_[True, rr[1:] != rr[:-1]])
+        group_start = np.repeat(first, np.diff(np.r_[first, rr.size]))
+        cum = np.cumsum(aa)
+        used = cum - np.r_[0.0, cum][group_start]  # usage of the units with θ ≥ this one's
+        fits = used <= model.rhs[rr] + 1e-12 * np.abs(model.rhs[rr])
+        k = np.bincount(rr, weights=fits, minlength=model.m).astype(np.int64)
+        count = np.bincount(rr, minlength=model.m)
+        row_first = np.full(model.m, -1, dtype=np.int64)
+        row_first[rr[first]] = first
+        touched = np.flatnonzero(count > 0)
+        touched = touched[~fam.mixed[touched]]
+        kk = k[touched]
+        inside = kk < count[touched]
+        price = np.where(inside, theta[np.where(inside, row_first[touched] + kk, 0)], -np.inf)
+        price = np.clip(price, model.lam_lo[touched], model.lam_hi[touched])
+        # an infinite price means no price makes the row fit: the LP decides
+        new[touched] = np.where(np.isfinite(price), price, lam[touched])
+    return new
+
+
+def _coordinate_descent(
+    model: LagrangianModel,
+    lam: FloatArray,
+    pairs: list[_CapacityPairs],
+    passes: int,
+) -> tuple[FloatArray, float, FloatArray]:
+    """Lower ``L`` by exact price steps on capacity-like rows (:func:`_row_prices`).
+
+    Each pass moves every such row to its own minimiser at once, halving
+    the step (up to three times) when ``L`` would rise. On the city model
+    the acquirer and park rows are most of the rows that sit at their
+    trust-region boxes, and these steps cost a fraction of a core LP.
+    Returns the prices, ``L`` and the reduced costs.
+    """
+    val, d = model.dual_value(lam)
+    for _ in range(passes if pairs else 0):
+        target = _row_prices(model, lam, d, pairs)
+        if np.array_equal(target, lam):
+            break
+        for step in (1.0, 0.5, 0.25, 0.125):
+            trial = model.clip(lam + step * (target - lam))
+            v2, d2 = model.dual_value(trial)
+            if v2 < val - 1e-12 * max(1.0, abs(val)):
+                lam, val, d = trial, v2, d2
+                break
+        else:
+            break
+    return lam, val, d
+
+
 def _solve_lp(
     model: LagrangianModel,
     lam0: FloatArray,
@@ -775,7 +911,9 @@ def _solve_lp(
             lam = res.lam
         emit("sample", f"level {level + 1}: LP on {k0} sampled units: {res.status}")
 
-    val_l, d = model.dual_value(lam)
+    # starting prices, with capacity-like rows at their exact minimisers
+    pairs = _capacity_pairs(model)
+    lam, val_l, d = _coordinate_descent(model, lam, pairs, START_PASSES)
     if on_bound is not None:
         on_bound(val_l, f"level {level}: L at starting prices")
     best, _, margin = _margins(d)
@@ -858,6 +996,11 @@ def _solve_lp(
         if stop is not None and stop():
             break
         # recentre: fixed units move to their best option at the new prices
+        if pairs:
+            lam, val_c, d = _coordinate_descent(model, lam, pairs, STEP_PASSES)
+            best, _, margin = _margins(d)
+            if on_bound is not None and val_c < val_l:
+                on_bound(val_c, f"level {level} step {steps}: capacity prices, L {val_c:.8g}")
         choice = best.copy()
         growth = np.where(active, 3.0 * growth, np.maximum(1.0, 0.5 * growth))
         base = np.maximum(np.abs(lam), 1e-4 * nat)
