@@ -288,3 +288,24 @@ def test_slow_sifting_switches_to_direct_lp(monkeypatch: pytest.MonkeyPatch) -> 
     assert any("direct LP on 2000 units" in e.message for e in events)
     assert sol.status == "optimal"
     assert _within(sol.objective, _exact(problem))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_compiled_forms_equal_the_problems_own_linear_forms(seed: int) -> None:
+    """Objective and row values per pair match ``ChoiceProblem.combine`` (NaN → 0 where
+    unavailable), also with partly-NaN effects of available options."""
+    problem = policy_like_problem(300, seed)
+    eff = problem.effects.copy()
+    rng = np.random.default_rng(seed)
+    eff[:, :, 1][rng.random(eff.shape[:2]) < 0.2] = np.nan  # some NaN effects of live options
+    problem = ChoiceProblem(
+        effects=eff, metrics=problem.metrics, constraints=problem.constraints,
+        objective=problem.objective,
+    )
+    model = LagrangianModel(problem)
+    np.testing.assert_array_equal(model.available, problem.available)
+    expected_c = model.sign * np.nan_to_num(problem.objective_values(), nan=0.0)
+    np.testing.assert_allclose(model.c, expected_c, rtol=1e-12, atol=1e-12)
+    for fam, con in zip(model.families, problem.constraints, strict=True):
+        expected = np.nan_to_num(problem.row_values(con), nan=0.0)
+        np.testing.assert_allclose(fam.values, expected, rtol=1e-12, atol=1e-12)
