@@ -774,6 +774,29 @@ def _capacity_pairs(model: LagrangianModel) -> list[_CapacityPairs]:
     return out
 
 
+def _row_kinks(
+    fam: _CapacityPairs, lam: FloatArray, d: FloatArray, best: IntArray, m1: FloatArray
+) -> tuple[IntArray, FloatArray, FloatArray]:
+    """Per (unit, row) pair of a family: its row, coefficient and kink ``θ``.
+
+    ``θ = (A − B) / a``: ``A`` the unit's best option on the row before the
+    row's price, ``B`` its best option elsewhere (``best``/``m1``: each
+    unit's best option and its reduced cost). Sorted by row, then ``θ``
+    falling.
+    """
+    units = np.arange(d.shape[0])
+    r1 = fam.rows[units, best]
+    # each unit's best option off its best option's row
+    m2 = np.where(fam.rows == r1[:, None], -np.inf, d).max(axis=1)
+    d0 = d[fam.u, fam.o] + lam[fam.r] * fam.a[fam.group]  # before the row's price
+    big_a = np.maximum.reduceat(d0, fam.start)
+    uu, rr = fam.u[fam.start], fam.r[fam.start]
+    big_b = np.where(r1[uu] == rr, m2[uu], m1[uu])
+    theta = (big_a - big_b) / fam.a
+    order = np.lexsort((-theta, rr))
+    return rr[order], fam.a[order], theta[order]
+
+
 def _row_prices(
     model: LagrangianModel, lam: FloatArray, d: FloatArray, pairs: list[_CapacityPairs]
 ) -> FloatArray:
@@ -782,30 +805,18 @@ def _row_prices(
     For a family whose every pair feeds at most one of its rows (per-option
     rows such as park or acquirer capacities), with one positive
     coefficient ``a`` per (unit, row), unit ``i`` contributes
-    ``max(A_ir − λ_r a_ir, B_ir)`` to ``L``: ``A`` its best option on row
-    ``r`` before that row's price, ``B`` its best option elsewhere. ``L`` is
-    then convex piecewise linear in ``λ_r`` with kinks at
-    ``θ_ir = (A_ir − B_ir) / a_ir``, and its minimiser is the kink where the
-    units that still choose the row stop fitting its right-hand side
-    (clipped to the price box). Returns the new prices of every such row,
-    all computed from the same ``d`` (a Jacobi step: the caller checks that
-    ``L`` falls).
+    ``max(A_ir − λ_r a_ir, B_ir)`` to ``L`` (:func:`_row_kinks`). ``L`` is
+    then convex piecewise linear in ``λ_r`` with kinks at ``θ_ir``, and its
+    minimiser is the kink where the units that still choose the row stop
+    fitting its right-hand side (clipped to the price box). Returns the new
+    prices of every such row, all computed from the same ``d`` (a Jacobi
+    step: the caller checks that ``L`` falls).
     """
     new = lam.copy()
-    units = np.arange(model.n)
     best = d.argmax(axis=1)
-    m1 = d[units, best]
+    m1 = d[np.arange(model.n), best]
     for fam in pairs:
-        r1 = fam.rows[units, best]
-        # each unit's best option off its best option's row
-        m2 = np.where(fam.rows == r1[:, None], -np.inf, d).max(axis=1)
-        d0 = d[fam.u, fam.o] + lam[fam.r] * fam.a[fam.group]  # before the row's price
-        big_a = np.maximum.reduceat(d0, fam.start)
-        uu, rr, aa = fam.u[fam.start], fam.r[fam.start], fam.a
-        big_b = np.where(r1[uu] == rr, m2[uu], m1[uu])
-        theta = (big_a - big_b) / aa
-        order = np.lexsort((-theta, rr))
-        rr, aa, theta = rr[order], aa[order], theta[order]
+        rr, aa, theta = _row_kinks(fam, lam, d, best, m1)
         first = np.flatnonzero(np.r_[True, rr[1:] != rr[:-1]])
         group_start = np.repeat(first, np.diff(np.r_[first, rr.size]))
         cum = np.cumsum(aa)
@@ -1148,7 +1159,9 @@ def solve_decomposition(
         choice = lp_choice
         offer(lp_choice)
     emit("round", "rounded LP")
-    _, d = model.dual_value(lam)
+    # reduced-cost fixing needs L at the prices whose reduced costs it reads:
+    # a lower bound from a MIP would fix pairs that a better plan may use
+    l_at_lam, d = model.dual_value(lam)
     _, top, margin = _margins(d)
 
     def done() -> bool:
@@ -1165,7 +1178,7 @@ def solve_decomposition(
     while not done() and left() > 0.05:
         base = inc_choice if inc_choice is not None else choice
         if np.isfinite(inc_val):
-            gap_abs = bound - inc_val
+            gap_abs = l_at_lam - inc_val
             slack_tol = 1e-9 * max(1.0, abs(bound)) + 1e-9 * model.c_scale
             allowed = d >= (top - gap_abs - slack_tol)[:, None]
         else:
