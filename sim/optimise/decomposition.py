@@ -1248,10 +1248,10 @@ def solve_decomposition(
             cand[units] = np.argmax(np.nan_to_num(res.x, nan=-1.0), axis=1)
             offer(cand)
         if exact and res.status in ("optimal", "infeasible"):
-            # every plan better than the incumbent lies in this restricted problem
+            # every plan better than the incumbent lies in this restricted problem;
+            # HiGHS' dual bound, not its plan's value: "optimal" only means
+            # within its relative gap
             bound = min(bound, max(inc_val, res.bound))
-            if res.status == "optimal":
-                bound = min(bound, max(inc_val, res.value))
         elif (exact or units.size >= n) and np.isfinite(res.bound):
             # nothing fixed (or only what cannot beat the incumbent): a global bound
             bound = min(bound, max(inc_val, res.bound))
