@@ -232,6 +232,55 @@ def test_neighbourhood_keeps_fractional_units_and_skips_fixed_ones() -> None:
     assert _next_neighbourhood_size(100, "feasible", 10, 1000) == 66
     assert _next_neighbourhood_size(30, "no_solution", 10, 1000) == 26
     assert _next_neighbourhood_size(800, "infeasible", 10, 1000) == 1000
+    # a time-limited MIP that improved the plan keeps its size
+    assert _next_neighbourhood_size(100, "feasible", 10, 1000, improved=True) == 100
+    assert _next_neighbourhood_size(100, "no_solution", 10, 1000, improved=False) == 66
+
+
+def test_neighbourhood_with_an_incumbent_is_drawn_by_loss() -> None:
+    from sim.optimise.decomposition import _neighbourhood
+
+    n = 40
+    margin = np.zeros(n)
+    frac = np.zeros(n, dtype=bool)
+    frac[0] = True
+    searchable = np.ones(n, dtype=bool)
+    searchable[1] = False
+    loss = np.zeros(n)
+    loss[20:] = 10.0  # half of the units lose 10 each, half are at their best option
+    picks = np.zeros(n)
+    for seed in range(200):
+        units = _neighbourhood(margin, frac, searchable, 8, np.random.default_rng(seed), loss)
+        assert units.size == 8 and 0 in units and 1 not in units
+        picks[units] += 1
+    # the offset is a tenth of the mean positive loss (1.0): losing units are
+    # drawn far more often, units at their best option still sometimes
+    assert picks[20:].sum() > 5 * picks[2:20].sum() > 0
+
+
+def test_near_options_keep_the_cheapest_pairs_and_the_incumbent() -> None:
+    from sim.optimise import decomposition
+    from sim.optimise.decomposition import _near_options
+
+    assert decomposition.NEAR_PAIRS_PER_UNIT == 4.0
+    # 2 units x 7 options: the 8 (= 4 x 2) pairs of smallest loss are cut at
+    # the 9th smallest loss, 8.0 (ties included)
+    pair_loss = np.array(
+        [[0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0],
+         [0.0, 1.0, 3.0, 5.0, 7.0, 9.0, 11.0]]
+    )
+    allowed = np.ones((2, 7), dtype=bool)
+    allowed[1, 1] = False  # fixed out by reduced cost: never kept
+    incumbent = np.array([6, 0])  # unit 0's plan option is its costliest: kept
+    near = _near_options(pair_loss, allowed, incumbent)
+    expected = np.array(
+        [[True, True, True, True, True, False, True],
+         [True, False, True, True, True, False, False]]
+    )
+    np.testing.assert_array_equal(near, expected)
+    # few pairs: all allowed pairs stay
+    small = _near_options(pair_loss[:, :3], allowed[:, :3], np.array([0, 0]))
+    np.testing.assert_array_equal(small, allowed[:, :3])
 
 
 def test_neighbourhood_of_every_unit_gets_all_the_time_left() -> None:
@@ -335,3 +384,67 @@ def test_bound_stays_valid_when_the_exact_mip_stops_at_its_gap(
     sol = solve_decomposition(problem, time_limit=60, gap_tol=gap_tol)
     assert sol.objective <= optimum + 1e-6
     assert sol.bound >= optimum - 1e-6
+
+
+def _merge_problem() -> ChoiceProblem:
+    """8 firms x (keep, merge, exit); merges fill acquirer rows, every firm is in a district."""
+    n = 8
+    effects = np.zeros((n, 3, 2))
+    effects[:, :, 0] = [[0.0, 2.0, 0.0]] * n  # acquirer land of a merge
+    effects[:, :, 1] = [[0.0, 1.0, 3.0]] * n  # land freed
+    acquirer = np.full((n, 3), -1)
+    acquirer[:, 1] = [0, 1, 0, 2, 1, 0, 2, 2]
+    district = np.array([0, 0, 1, 1, 1, 0, 1, 1])
+    return ChoiceProblem(
+        effects=effects,
+        metrics=["acq_land", "freed"],
+        constraints=[
+            Constraint("acquirer", {"acq_land": 1.0}, "<=", np.full(3, 4.0), group=acquirer),
+            Constraint("district", {"freed": 1.0}, ">=", np.array([2.0, 2.0]), group=district),
+        ],
+        objective=Objective({"freed": 1.0}, "max"),
+    )
+
+
+def test_related_neighbourhood_is_the_seeds_rows() -> None:
+    from sim.optimise.decomposition import _margins, _related_units
+
+    model = LagrangianModel(_merge_problem())
+    d = np.zeros((8, 3))
+    d[0] = [0.0, 5.0, 1.0]  # unit 0: best is the merge into acquirer 0
+    incumbent = np.zeros(8, dtype=np.int64)
+    incumbent[0] = 2  # ... but the plan has it exit: the only losing unit
+    allowed = np.ones((8, 3), dtype=bool)
+    allowed[5, 1] = False  # unit 5's merge into acquirer 0 is fixed out
+    _, top, margin = _margins(d)
+    loss = top - d[np.arange(8), incumbent]
+    units = _related_units(model, d, top, allowed, incumbent, loss, margin,
+                           np.random.default_rng(0))
+    # district 0 (units 0, 1, 5: the seed's district under every option) and
+    # acquirer 0 (units 0 and 2; unit 5 may not merge, but is in district 0)
+    assert units.tolist() == [0, 1, 2, 5]
+    # nobody loses: no neighbourhood
+    none = _related_units(model, d, top, allowed, np.argmax(d, axis=1), np.zeros(8), margin,
+                          np.random.default_rng(0))
+    assert none.size == 0
+
+
+def test_related_neighbourhood_is_capped_and_keeps_its_seed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sim.optimise import decomposition
+    from sim.optimise.decomposition import _margins, _related_units
+
+    monkeypatch.setattr(decomposition, "RELATED_UNITS", 2)
+    model = LagrangianModel(_merge_problem())
+    d = np.zeros((8, 3))
+    d[0] = [0.0, 5.0, 1.0]
+    incumbent = np.zeros(8, dtype=np.int64)
+    incumbent[0] = 2
+    _, top, margin = _margins(d)
+    loss = top - d[np.arange(8), incumbent]
+    for seed in range(5):
+        units = _related_units(model, d, top, np.ones((8, 3), dtype=bool), incumbent, loss,
+                               margin, np.random.default_rng(seed))
+        assert units.size == 2 and 0 in units
+        assert set(units.tolist()) <= {0, 1, 2, 5}
