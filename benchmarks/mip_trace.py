@@ -1,15 +1,19 @@
-"""Trace plain HiGHS on the city model: incumbent and bound over time.
+"""Trace a solver on the city model: incumbent and bound over time.
 
 For long runs of the plain MIP (the call ``run_benchmarks.py --methods mip``
 makes: :func:`sim.optimise.highs_backend.solve_highs` with the time limit and
 gap), this records when HiGHS finds its first plan and how its bound moves,
 so that a speed-up against it can be stated even when it never finishes.
+``--method decomposition`` traces
+:func:`sim.optimise.decomposition.solve_decomposition` the same way, so the
+time at which it passes a given plan value can be read off.
 Writes ``trace.csv`` (elapsed s, incumbent, bound, gap; one row per change)
 to ``--out`` and prints each row as it comes.
 
 Example::
 
     python benchmarks/mip_trace.py --size 1e5 --time-limit 6000 --out benchmarks/out/trace
+    python benchmarks/mip_trace.py --size 1e5 --method decomposition --time-limit 180
 """
 
 from __future__ import annotations
@@ -33,12 +37,14 @@ def _key(value: float) -> float | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from sim.optimise.decomposition import solve_decomposition
     from sim.optimise.highs_backend import solve_highs
     from sim.optimise.problem import ProgressEvent
     from sim.pipeline import build_model
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--size", type=float, default=1e5, help="synthetic firms")
+    p.add_argument("--method", choices=["mip", "decomposition"], default="mip")
     p.add_argument("--scenario", type=Path, default=DEFAULT_SCENARIO)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--time-limit", type=float, default=6000.0)
@@ -62,8 +68,12 @@ def main(argv: list[str] | None = None) -> int:
               f"gap {ev.gap:.4g}", flush=True)
 
     t0 = time.perf_counter()
-    sol = solve_highs(problem, time_limit=args.time_limit, mip_gap=args.gap_tol,
-                      progress=record, progress_interval=args.interval)
+    if args.method == "mip":
+        sol = solve_highs(problem, time_limit=args.time_limit, mip_gap=args.gap_tol,
+                          progress=record, progress_interval=args.interval)
+    else:
+        sol = solve_decomposition(problem, time_limit=args.time_limit, gap_tol=args.gap_tol,
+                                  progress=record)
     seconds = time.perf_counter() - t0
     rows.append((seconds, sol.objective, sol.bound, sol.gap))
     with (args.out / "trace.csv").open("w", newline="", encoding="utf-8") as fh:

@@ -41,6 +41,7 @@ DEFAULT_SCENARIO = REPO / "scenarios" / "hangzhou-2023.yaml"
 FIELDS = [
     "instance", "size", "method", "status", "n_units", "n_options", "n_rows", "build_s",
     "solve_s", "check_s", "peak_mb", "objective", "bound", "gap", "verified", "message",
+    "git_commit",
 ]
 
 
@@ -52,6 +53,7 @@ def _peak_mb() -> float:
 def worker(args: argparse.Namespace) -> dict[str, Any]:
     """Build and solve one (size, method) in this process; return the record."""
     from sim.optimise.problem import ChoiceProblem
+    from sim.results.manifest import git_commit
 
     size = int(float(args.size))
     t0 = time.perf_counter()
@@ -114,6 +116,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         gap=sol.gap,
         verified=verified,
         message=sol.message[:200],
+        git_commit=git_commit() or "",
     )
     return rec
 
@@ -159,8 +162,11 @@ def write_outputs(records: list[dict[str, Any]], out: Path, command: str) -> Non
         w.writeheader()
         for r in records:
             w.writerow(r)
+    commits = sorted({str(r.get("git_commit") or "unknown") for r in records})
     lines = [
         f"Command: `{command}`",
+        "",
+        f"Code: `{', '.join(commits)}` (git commit; `+dirty` = uncommitted changes)",
         "",
         "| size | units×options, rows | method | status | build s | solve s | peak MB |"
         " objective | bound | gap | × decomposition time |",
