@@ -1181,6 +1181,7 @@ def solve_decomposition(
     # a lower bound from a MIP would fix pairs that a better plan may use
     l_at_lam, d = model.dual_value(lam)
     _, top, margin = _margins(d)
+    pair_loss = top[:, None] - d  # each option's reduced-cost loss against the unit's best
 
     def done() -> bool:
         return bool(np.isfinite(inc_val)) and relative_gap(sign * inc_val, sign * bound) <= gap_tol
@@ -1244,21 +1245,20 @@ def solve_decomposition(
                     break
             tl = left()
         else:
-            searchable, loss = np.ones(n, dtype=bool), None
-            related = inc_choice is not None and want_related
-            if inc_choice is not None:
+            fixed_choice = base.copy()
+            if inc_choice is None:  # the first plan: any unit, any allowed option
+                units = _neighbourhood(margin, frac, np.ones(n, dtype=bool), k_mip, rng)
+                tl = _neighbourhood_time(units.size, n, left(), cap=10.0)
+            elif want_related:
+                related = True
                 loss = top - d[np.arange(n), inc_choice]
-            if related and inc_choice is not None and loss is not None:
                 units = _related_units(model, d, top, allowed, inc_choice, loss, margin, rng)
                 tl = _neighbourhood_time(units.size, n, left(), share=0.5)  # up to 20 s
             else:
-                if inc_choice is not None:
-                    options = _near_options(top[:, None] - d, allowed, inc_choice)
-                    searchable = options.sum(axis=1) > 1
-                units = _neighbourhood(margin, frac, searchable, k_mip, rng, loss)
-                cap = 10.0 if loss is None else 5.0
-                tl = _neighbourhood_time(units.size, n, left(), cap=cap)
-            fixed_choice = base.copy()
+                loss = top - d[np.arange(n), inc_choice]
+                options = _near_options(pair_loss, allowed, inc_choice)
+                units = _neighbourhood(margin, frac, options.sum(axis=1) > 1, k_mip, rng, loss)
+                tl = _neighbourhood_time(units.size, n, left(), cap=5.0)
         stats.mip_solves += 1
         res = _solve_core(
             model,
@@ -1310,9 +1310,9 @@ def solve_decomposition(
         if not related:
             k_mip = _next_neighbourhood_size(k_mip, res.status, n_frac, n, improved)
         # loss-drawn neighbourhoods while they improve the plan by more than
-        # 1e-4 (relative), row-related ones while those do
+        # SWITCH_GAIN (relative), then row-related ones while those do
         gain = (inc_val - before) / max(1.0, abs(inc_val)) if np.isfinite(before) else np.inf
-        want_related = related == (gain > SWITCH_GAIN)
+        want_related = gain > SWITCH_GAIN if related else gain <= SWITCH_GAIN
 
     status = "no_solution"
     msg = ""
