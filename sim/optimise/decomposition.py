@@ -12,7 +12,8 @@ every such λ, and ``min_λ L(λ)`` equals the LP relaxation's optimum.
 
 The solver works in stages, none of which loops over units in Python:
 
-0. **Quick plan** (large problems with a ``quick_options`` hint only). Solve
+0. **Quick plan** (large problems with a ``quick_options`` hint and at least
+   :data:`QUICK_MIN_SECONDS` to spend only). Solve
    the restriction first, e.g. every action in the first year, whose prices
    converge like an unphased model, to 1% gap; then re-optimise the years of
    each chosen action (:func:`_retime`). This is the first incumbent of the
@@ -29,7 +30,13 @@ The solver works in stages, none of which loops over units in Python:
    ``(units, options)`` per constraint family.
 2. **Incumbent.** Round the LP (the LP has at most as many fractional units as
    coupling rows) and solve a small exact MIP over the most ambiguous units
-   with the rest fixed; this gives a feasible plan early.
+   with the rest fixed; this gives a feasible plan early. While there is no
+   plan, the plan of a sifting step (or the rounded LP) is also repaired
+   greedily (:func:`~sim.optimise.repair.repair_plan`): on the largest
+   problems the prices are still far off and the MIP, with every other unit
+   fixed, is infeasible. Once there is a plan, a price search that no longer
+   moves the bound stops (:data:`STALL_STEPS`), so the time goes to the
+   plan.
 3. **Certificate.** With incumbent value ``z`` and bound ``L``, an option whose
    reduced-cost disadvantage against the unit's best option exceeds
    ``L − z`` cannot be part of any plan better than ``z`` (reduced-cost
@@ -70,6 +77,7 @@ from sim.optimise.problem import (
     relative_gap,
     restrict_options,
 )
+from sim.optimise.repair import repair_plan
 
 __all__ = ["DecompositionStats", "LagrangianModel", "solve_decomposition"]
 
@@ -98,6 +106,11 @@ QUICK_PAIRS = 1_000_000
 #: stops: its plan is a start, the rest of the time goes to the whole problem
 QUICK_SHARE = 0.6
 QUICK_GAP = 0.01
+#: shorter solves skip the quick plan: the whole problem's price search then
+#: has too little time left for a useful bound. At 10^6 phased city firms and
+#: 60 s: gap 98% with the quick plan, 8.7% without (a repaired first plan,
+#: :mod:`sim.optimise.repair`); at 180 s: 1.7% with it, 5.3% without.
+QUICK_MIN_SECONDS = 120.0
 #: share of the time left that re-optimising the quick plan's action variants
 #: may take, and how many units besides the LP-fractional ones its MIP frees
 QUICK_RETIME_SHARE = 0.5
@@ -115,6 +128,20 @@ NEAR_PAIRS_PER_UNIT = 4.0
 RELATED_UNITS = 5_000
 #: relative gain below which a loss-drawn neighbourhood counts as stalled
 SWITCH_GAIN = 1e-4
+#: a greedy repair of a plan that breaks rows (no plan yet) takes at most this
+#: share of the time left, and at most REPAIR_CAP seconds
+REPAIR_SHARE = 0.3
+REPAIR_CAP = 20.0
+#: from this many units on, the repair starts at the first sifting step
+#: instead of the third (the steps take seconds each)
+REPAIR_EARLY_UNITS = 50_000
+#: with a plan in hand, the price search of an LP too big for one HiGHS LP
+#: stops when its last STALL_STEPS bound updates closed less than STALL_SHARE
+#: of the gap: the time is better spent improving the plan (at 10^6 phased
+#: city firms the bound moves by 5e-5 of itself per step while the repaired
+#: plan is 10% above it)
+STALL_STEPS = 4
+STALL_SHARE = 0.01
 
 # ---------------------------------------------------------------------------
 # Compiled model
@@ -360,6 +387,25 @@ class LagrangianModel:
         over = np.maximum(act - self.rhs, 0.0)
         under = np.maximum(self.rhs - act, 0.0)
         return np.where(self.sense == _LE, over, np.where(self.sense == _GE, under, over + under))
+
+    def violation_at(self, rows: IntArray, values: FloatArray) -> FloatArray:
+        """Violation of rows ``rows`` (any shape; ``-1`` = no row, violation 0)
+        if their activities were ``values`` (same shape)."""
+        r = np.where(rows >= 0, rows, 0)
+        excess = values - self.rhs[r]
+        s = self.sense[r]
+        v = np.where(
+            s == _LE,
+            np.maximum(excess, 0.0),
+            np.where(s == _GE, np.maximum(-excess, 0.0), np.abs(excess)),
+        )
+        return np.where(rows >= 0, v, 0.0)
+
+    def slack(self, act: FloatArray) -> FloatArray:
+        """Per-row room before a row is violated (0 for ``==`` rows, < 0 if violated)."""
+        return np.where(
+            self.sense == _LE, self.rhs - act, np.where(self.sense == _GE, act - self.rhs, 0.0)
+        )
 
     def evaluate(self, choice: IntArray) -> tuple[float, bool, FloatArray]:
         """Maximisation-form value (penalties included), hard feasibility, violations."""
@@ -894,7 +940,7 @@ def _solve_lp(
     rng: np.random.Generator,
     emit: Callable[[str, str], None],
     on_bound: Callable[[float, str], None] | None = None,
-    incumbent_hook: Callable[[FloatArray, IntArray, FloatArray], None] | None = None,
+    incumbent_hook: Callable[[int, FloatArray, IntArray, FloatArray], None] | None = None,
     stop: Callable[[], bool] | None = None,
     level: int = 0,
 ) -> _LPState:
@@ -922,7 +968,10 @@ def _solve_lp(
         return deadline - time.perf_counter()
 
     lam = lam0.copy()
-    direct_ok = int(model.available.sum()) <= DIRECT_LP_PAIRS
+    # on a sampled level the direct LP must leave time for the levels above:
+    # half the size (at 10^6 phased city firms, 18,756 sampled units × 23
+    # options ran out of the level's 20 s)
+    direct_ok = int(model.available.sum()) <= DIRECT_LP_PAIRS / (2.0 if level else 1.0)
     if m and n > 8 * k0 and left() > 0:
         idx = np.sort(rng.choice(n, size=n // 8, replace=False))
         sub = model.subsample(idx, idx.size / n)
@@ -1022,8 +1071,8 @@ def _solve_lp(
             direct = _solve_direct(model, left(), level, emit, on_bound)
             if direct is not None:
                 return direct
-        if incumbent_hook is not None and (steps == 3 or steps % 6 == 0):
-            incumbent_hook(lam, np.where(in_core, choice, best), margin)
+        if incumbent_hook is not None:
+            incumbent_hook(steps, lam, np.where(in_core, choice, best), margin)
         if stop is not None and stop():
             break
         # recentre: fixed units move to their best option at the new prices
@@ -1082,7 +1131,9 @@ def solve_decomposition(
     def left() -> float:
         return deadline - time.perf_counter()
 
-    quick = _quick_plan(problem, QUICK_SHARE * float(time_limit), gap_tol, progress, seed)
+    quick = None
+    if time_limit >= QUICK_MIN_SECONDS:
+        quick = _quick_plan(problem, QUICK_SHARE * float(time_limit), gap_tol, progress, seed)
     model = LagrangianModel(problem)
     t_compile = time.perf_counter() - t_start
     n, n_opt, m, sign = model.n, model.n_options, model.m, model.sign
@@ -1126,29 +1177,55 @@ def solve_decomposition(
     k0 = core_size if core_size is not None else max(2000, min(40 * m, 60_000 // n_opt))
     k0 = min(n, k0)
     # -- stage 1: prices (LP relaxation by trust-region sifting) ----------------
-    def incumbent_hook(lam_c: FloatArray, fixed: IntArray, margin: FloatArray) -> None:
-        """Early incumbent: exact MIP over the most ambiguous units at these prices."""
-        km = min(n, max(200, 8 * m))
-        units = np.sort(np.argpartition(margin, km - 1)[:km]) if km < n else np.arange(n)
-        stats.mip_solves += 1
-        r2 = _solve_core(
-            model, units, np.ones((units.size, n_opt), dtype=bool), fixed,
-            _fixed_except(n, units),
-            integer=True, artificial=False, time_limit=min(0.1 * left(), 10.0),
-            mip_gap=0.1 * gap_tol,
-        )
-        if np.isfinite(r2.value):
-            cand = fixed.copy()
-            cand[units] = np.argmax(np.nan_to_num(r2.x, nan=-1.0), axis=1)
-            offer(cand)
-        emit("incumbent", f"MIP on {units.size} units at step prices: {r2.status}")
+    def incumbent_hook(step: int, lam_c: FloatArray, fixed: IntArray, margin: FloatArray) -> None:
+        """Early incumbent at sifting steps 3, 6, 12, …: exact MIP over the most
+        ambiguous units at these prices; while there is no plan, also a greedy
+        repair of the step's plan (from step 1 on the largest problems)."""
+        if step == 3 or step % 6 == 0:
+            km = min(n, max(200, 8 * m))
+            units = np.sort(np.argpartition(margin, km - 1)[:km]) if km < n else np.arange(n)
+            stats.mip_solves += 1
+            r2 = _solve_core(
+                model, units, np.ones((units.size, n_opt), dtype=bool), fixed,
+                _fixed_except(n, units),
+                integer=True, artificial=False, time_limit=min(0.1 * left(), 10.0),
+                mip_gap=0.1 * gap_tol,
+            )
+            if np.isfinite(r2.value):
+                cand = fixed.copy()
+                cand[units] = np.argmax(np.nan_to_num(r2.x, nan=-1.0), axis=1)
+                offer(cand)
+            emit("incumbent", f"MIP on {units.size} units at step prices: {r2.status}")
+        if not np.isfinite(inc_val) and (step >= 3 or n >= REPAIR_EARLY_UNITS):
+            first_plan_by_repair(fixed, model.reduced(lam_c), f"step {step} plan")
+
+    def first_plan_by_repair(start: IntArray, worth: FloatArray, what: str) -> None:
+        """No plan yet: repair ``start`` greedily (:func:`repair_plan`)."""
+        t0 = time.perf_counter()
+        plan = repair_plan(model, start, worth, t0 + min(REPAIR_SHARE * left(), REPAIR_CAP))
+        taken = plan is not None and offer(plan)
+        emit("repair", f"{what} repaired greedily in {time.perf_counter() - t0:.2f}s: "
+             f"{'a first plan' if taken else 'no plan'}")
+
+    bounds_seen: list[float] = []
+    # sifting is the only way to the LP's optimum when it is too big for one LP
+    may_stall = int(model.available.sum()) > DIRECT_LP_PAIRS
 
     def stop() -> bool:
-        return bool(np.isfinite(inc_val)) and relative_gap(sign * inc_val, sign * bound) <= gap_tol
+        """Gap closed, or the price search stalls while there is a plan to improve."""
+        if not np.isfinite(inc_val):
+            return False
+        if relative_gap(sign * inc_val, sign * bound) <= gap_tol:
+            return True
+        if not may_stall or len(bounds_seen) <= STALL_STEPS:
+            return False
+        recent_gain = bounds_seen[-1 - STALL_STEPS] - bounds_seen[-1]
+        return recent_gain < STALL_SHARE * (bound - inc_val)
 
     def on_bound(val: float, msg: str) -> None:
         nonlocal bound
         bound = min(bound, val)
+        bounds_seen.append(bound)
         emit("sift", msg)
 
     lp = _solve_lp(
@@ -1177,6 +1254,8 @@ def solve_decomposition(
         choice = lp_choice
         offer(lp_choice)
     emit("round", "rounded LP")
+    if not np.isfinite(inc_val) and left() > 0:
+        first_plan_by_repair(choice, model.reduced(lam), "rounded LP")
     # reduced-cost fixing needs L at the prices whose reduced costs it reads:
     # a lower bound from a MIP would fix pairs that a better plan may use
     l_at_lam, d = model.dual_value(lam)

@@ -90,6 +90,7 @@ def test_quick_plan_seeds_the_decomposition_and_the_bound_stays_valid(
     """With the size threshold lowered, the restriction's plan is offered first; the final plan
     is checked against the whole problem and its bound still brackets HiGHS's."""
     monkeypatch.setattr(dec, "QUICK_PAIRS", 0)
+    monkeypatch.setattr(dec, "QUICK_MIN_SECONDS", 0.0)
     problem = _city(600)
     events: list[ProgressEvent] = []
     sol = dec.solve_decomposition(problem, time_limit=15, gap_tol=1e-3, progress=events.append)
@@ -108,11 +109,23 @@ def test_quick_plan_seeds_the_decomposition_and_the_bound_stays_valid(
     assert exact.bound <= sol.objective + tol
 
 
-def test_small_problems_skip_the_quick_plan() -> None:
+def test_small_problems_skip_the_quick_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dec, "QUICK_MIN_SECONDS", 0.0)
     problem = _city(600)
     events: list[ProgressEvent] = []
     dec.solve_decomposition(problem, time_limit=5, gap_tol=1e-3, progress=events.append)
     assert not any(e.phase.startswith("quick") for e in events)
+
+
+def test_short_solves_skip_the_quick_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large enough for the quick plan, but the time limit is below QUICK_MIN_SECONDS."""
+    monkeypatch.setattr(dec, "QUICK_PAIRS", 0)
+    monkeypatch.setattr(dec, "QUICK_MIN_SECONDS", 10.0)
+    problem = _city(600)
+    events: list[ProgressEvent] = []
+    sol = dec.solve_decomposition(problem, time_limit=8, gap_tol=1e-3, progress=events.append)
+    assert not any(e.phase.startswith("quick") for e in events)
+    check(problem, sol)
 
 
 def test_retiming_keeps_each_action_and_finds_the_best_years() -> None:
