@@ -31,7 +31,7 @@ from sim.optimise.problem import BoolArray, FloatArray, IntArray
 if TYPE_CHECKING:
     from sim.optimise.decomposition import LagrangianModel, _Family
 
-__all__ = ["repair_plan", "sequential_gain"]
+__all__ = ["improve_plan", "repair_plan", "sequential_gain"]
 
 #: most moves ranked per round (the later ones are usually dropped as redundant)
 BATCH = 20_000
@@ -60,9 +60,12 @@ def _family_gain(
     plan: IntArray,
     act_ext: FloatArray,
     weight: FloatArray,
+    *,
+    harm: bool = False,
 ) -> FloatArray:
     """``(k, O)`` drop of this family's weighted violation if unit ``units[j]``
-    alone moved to option ``o``.
+    alone moved to option ``o`` (with ``harm``: the rise of violation only,
+    summed over the rows whose violation rises).
 
     A move takes the unit's current value out of its current row and puts the
     new option's value into the new option's row (the same row unless the
@@ -78,10 +81,14 @@ def _family_gain(
     now = _weighted_violation(model, np.arange(m + 1), act_ext, weight)
     shift = np.where(same, a_new - a_old[:, None], a_new)
     gain = now[r_new] - _weighted_violation(model, r_new, act_ext[r_new] + shift, weight)
+    if harm:
+        gain = np.minimum(gain, 0.0)
     if not same.all():
         out = now[r_old] - _weighted_violation(model, r_old, act_ext[r_old] - a_old, weight)
+        if harm:
+            out = np.minimum(out, 0.0)
         gain += np.where(same, 0.0, out[:, None])
-    return gain
+    return -gain if harm else gain
 
 
 def _weighted_violation(
@@ -91,14 +98,15 @@ def _weighted_violation(
     return model.violation_at(np.where(rows < model.m, rows, -1), values) * weight[rows]
 
 
-def _live_families(model: LagrangianModel, act: FloatArray) -> list[int]:
+def _live_families(model: LagrangianModel, act: FloatArray, *, hard_only: bool = True) -> list[int]:
     """Families where one move can change the violation: some row is violated
-    or has less room than twice the family's largest coefficient."""
+    or has less room than twice the family's largest coefficient (elastic
+    families only if not ``hard_only``)."""
     room = model.slack(act)
     live = []
     for f, (fam, mabs) in enumerate(zip(model.families, model.max_abs, strict=True)):
         rows = slice(fam.offset, fam.offset + fam.n_rows)
-        if model.elastic[rows].all():
+        if hard_only and model.elastic[rows].all():
             continue
         if (room[rows] < 2.0 * float(mabs.max(initial=0.0))).any():
             live.append(f)
@@ -122,6 +130,39 @@ def move_gain(
     return gain
 
 
+def _sequential_drops(
+    model: LagrangianModel,
+    units: IntArray,
+    options: IntArray,
+    plan: IntArray,
+    act: FloatArray,
+    weight: FloatArray,
+) -> tuple[IntArray, FloatArray]:
+    """Per (move, row) entry: the move's index and the drop of that row's
+    weighted violation when the earlier moves have been made."""
+    order = np.arange(units.size)
+    cur = plan[units]
+    rows, deltas, moves = [], [], []
+    for fam in model.families:
+        a_old, a_new = fam.values[units, cur], fam.values[units, options]
+        r_old, r_new = fam.rows_at(units, cur), fam.rows_at(units, options)
+        same = r_old == r_new
+        rows += [r_new, r_old[~same]]
+        deltas += [np.where(same, a_new - a_old, a_new), -a_old[~same]]
+        moves += [order, order[~same]]
+    r, d, j = np.concatenate(rows), np.concatenate(deltas), np.concatenate(moves)
+    keep = (r >= 0) & (d != 0.0)
+    r, d, j = r[keep], d[keep], j[keep]
+    by = np.lexsort((j, r))  # per row, in move order
+    r, d, j = r[by], d[by], j[by]
+    total = np.cumsum(d)
+    first = np.r_[0, np.flatnonzero(np.diff(r)) + 1] if r.size else np.zeros(0, np.int64)
+    before_first = np.repeat(total[first] - d[first], np.diff(np.r_[first, r.size]))
+    after = act[r] + total - before_first
+    drop = (model.violation_at(r, after - d) - model.violation_at(r, after)) * weight[r]
+    return j, drop
+
+
 def sequential_gain(
     model: LagrangianModel,
     units: IntArray,
@@ -136,30 +177,23 @@ def sequential_gain(
     The gains telescope: their sum is the drop from making all the moves.
     ``units`` must be distinct.
     """
-    order = np.arange(units.size)
-    cur = plan[units]
-    rows, deltas, moves = [], [], []
-    for fam in model.families:
-        a_old, a_new = fam.values[units, cur], fam.values[units, options]
-        r_old, r_new = fam.rows_at(units, cur), fam.rows_at(units, options)
-        same = r_old == r_new
-        rows += [r_new, r_old[~same]]
-        deltas += [np.where(same, a_new - a_old, a_new), -a_old[~same]]
-        moves += [order, order[~same]]
-    r, d, j = np.concatenate(rows), np.concatenate(deltas), np.concatenate(moves)
-    keep = (r >= 0) & (d != 0.0)
-    r, d, j = r[keep], d[keep], j[keep]
-    if r.size == 0:
-        return np.zeros(units.size)
-    by = np.lexsort((j, r))  # per row, in move order
-    r, d, j = r[by], d[by], j[by]
-    total = np.cumsum(d)
-    first = np.r_[0, np.flatnonzero(np.diff(r)) + 1]
-    before_first = np.repeat(total[first] - d[first], np.diff(np.r_[first, r.size]))
-    after = act[r] + total - before_first
-    drop = (model.violation_at(r, after - d) - model.violation_at(r, after)) * weight[r]
+    j, drop = _sequential_drops(model, units, options, plan, act, weight)
     gains: FloatArray = np.bincount(j, weights=drop, minlength=units.size).astype(float)
     return gains
+
+
+def _sequential_harm(
+    model: LagrangianModel,
+    units: IntArray,
+    options: IntArray,
+    plan: IntArray,
+    act: FloatArray,
+    weight: FloatArray,
+) -> FloatArray:
+    """Like :func:`sequential_gain`, but only the rises of violation, row by row."""
+    j, drop = _sequential_drops(model, units, options, plan, act, weight)
+    rise = np.bincount(j, weights=np.maximum(-drop, 0.0), minlength=units.size)
+    return np.asarray(rise, dtype=float)
 
 
 def _accepted(
@@ -270,3 +304,51 @@ def repair_plan(
         plan[movers] = options
         act = model.activity(plan)
     return None
+
+
+def improve_plan(model: LagrangianModel, plan: IntArray, deadline: float) -> IntArray:
+    """The plan after a 1-opt descent: units move to options worth more while
+    no row's violation rises (hard or elastic).
+
+    A repaired plan overshoots: moves taken for one row's shortfall leave
+    others with room. Every round gives each unit its most valuable option
+    that is harmless on its own, ranks the units by the value gained and
+    keeps the moves that stay harmless after the earlier ones; it stops when
+    no move is left or at the deadline.
+    """
+    plan = plan.copy()
+    weight = np.append(
+        1.0 / np.maximum(np.maximum(np.abs(model.rhs), model.row_typical), 1e-9), 0.0
+    )
+    everyone = np.arange(model.n)
+    tol = 1e-9 * max(float(np.abs(model.c).max(initial=0.0)), 1e-9)
+    while time.perf_counter() < deadline:
+        better = np.where(model.available, model.c - model.c[everyone, plan][:, None], -np.inf)
+        units = np.flatnonzero((better > tol).any(axis=1))
+        if units.size == 0:
+            break
+        act = model.activity(plan)
+        act_ext = np.append(act, 0.0)
+        rise = np.zeros((units.size, model.n_options))
+        for f in _live_families(model, act, hard_only=False):
+            fam = model.families[f]
+            rise += _family_gain(model, fam, units, plan, act_ext, weight, harm=True)
+        gain = np.where((better[units] > tol) & (rise <= GAIN_TOL), better[units], -np.inf)
+        best = np.argmax(gain, axis=1)
+        top_gain = gain[np.arange(units.size), best]
+        movable = np.flatnonzero(np.isfinite(top_gain))
+        if movable.size == 0:
+            break
+        ranked = movable[np.argsort(-top_gain[movable], kind="stable")]
+        movers, options = units[ranked], best[ranked]
+        keep = np.ones(movers.size, dtype=bool)
+        for _ in range(ACCEPT_PASSES):
+            harm = _sequential_harm(model, movers[keep], options[keep], plan, act, weight)
+            if (harm <= GAIN_TOL).all():
+                break
+            keep[np.flatnonzero(keep)[harm > GAIN_TOL]] = False
+        else:
+            keep[:] = False
+            keep[0] = True
+        plan[movers[keep]] = options[keep]
+    return plan
