@@ -448,3 +448,22 @@ def test_related_neighbourhood_is_capped_and_keeps_its_seed(
                                margin, np.random.default_rng(seed))
         assert units.size == 2 and 0 in units
         assert set(units.tolist()) <= {0, 1, 2, 5}
+
+
+def test_sifting_stall_rule_on_measured_rows_at_the_box() -> None:
+    """The counts of rows at their box measured at 10^6 city firms: the unphased
+    model's price search converges (it must not be stopped at any step), the
+    phased model's does not (it is stopped by the window rule)."""
+    from sim.optimise.decomposition import STALL_STEPS, _stalled
+
+    unphased = [111, 111, 97, 96, 94, 75, 71, 49, 67, 73, 78, 74, 79, 57, 77, 51, 56, 32, 26,
+                20, 16, 24, 19, 17, 16, 16, 12, 13, 6, 9, 2, 1, 5, 1, 0]
+    for k in range(1, len(unphased) + 1):
+        assert _stalled(unphased[:k], step_seconds=1.0, left=60.0 - k) == "", k
+    phased = [114, 114, 114, 114, 106, 106, 109, 108, 109, 112, 112, 112, 111, 113, 113, 114]
+    assert len(phased) == 2 * STALL_STEPS
+    assert _stalled(phased[:-1], step_seconds=1.0, left=1e9) == ""
+    assert "stalled" in _stalled(phased, step_seconds=1.0, left=1e9)
+    # with little time left, a count that falls too slowly stops it early
+    assert "too slow" in _stalled([114, 114, 110, 109], step_seconds=1.0, left=20.0)
+    assert _stalled([114, 80, 50, 20], step_seconds=1.0, left=20.0) == ""
