@@ -130,16 +130,23 @@ def move_gain(
     return gain
 
 
-def _sequential_drops(
+def sequential_gain(
     model: LagrangianModel,
     units: IntArray,
     options: IntArray,
     plan: IntArray,
     act: FloatArray,
     weight: FloatArray,
-) -> tuple[IntArray, FloatArray]:
-    """Per (move, row) entry: the move's index and the drop of that row's
-    weighted violation when the earlier moves have been made."""
+    *,
+    rises_only: bool = False,
+) -> FloatArray:
+    """Drop of the weighted violation from each move ``units[j] → options[j]``
+    when the moves before it (``j' < j``) have been made (with ``rises_only``:
+    the rise of violation only, summed over the rows where it rises).
+
+    The gains telescope: their sum is the drop from making all the moves.
+    ``units`` must be distinct.
+    """
     order = np.arange(units.size)
     cur = plan[units]
     rows, deltas, moves = [], [], []
@@ -160,62 +167,37 @@ def _sequential_drops(
     before_first = np.repeat(total[first] - d[first], np.diff(np.r_[first, r.size]))
     after = act[r] + total - before_first
     drop = (model.violation_at(r, after - d) - model.violation_at(r, after)) * weight[r]
-    return j, drop
+    per_entry = np.maximum(-drop, 0.0) if rises_only else drop
+    return np.asarray(np.bincount(j, weights=per_entry, minlength=units.size), dtype=float)
 
 
-def sequential_gain(
+def _kept(
     model: LagrangianModel,
     units: IntArray,
     options: IntArray,
     plan: IntArray,
     act: FloatArray,
     weight: FloatArray,
-) -> FloatArray:
-    """Drop of the weighted violation from each move ``units[j] → options[j]``
-    when the moves before it (``j' < j``) have been made.
-
-    The gains telescope: their sum is the drop from making all the moves.
-    ``units`` must be distinct.
-    """
-    j, drop = _sequential_drops(model, units, options, plan, act, weight)
-    gains: FloatArray = np.bincount(j, weights=drop, minlength=units.size).astype(float)
-    return gains
-
-
-def _sequential_harm(
-    model: LagrangianModel,
-    units: IntArray,
-    options: IntArray,
-    plan: IntArray,
-    act: FloatArray,
-    weight: FloatArray,
-) -> FloatArray:
-    """Like :func:`sequential_gain`, but only the rises of violation, row by row."""
-    j, drop = _sequential_drops(model, units, options, plan, act, weight)
-    rise = np.bincount(j, weights=np.maximum(-drop, 0.0), minlength=units.size)
-    return np.asarray(rise, dtype=float)
-
-
-def _accepted(
-    model: LagrangianModel,
-    units: IntArray,
-    options: IntArray,
-    plan: IntArray,
-    act: FloatArray,
-    weight: FloatArray,
+    *,
+    harmless: bool,
 ) -> BoolArray:
-    """The moves of a ranked batch that still gain after the earlier accepted ones.
+    """The moves of a ranked batch to make: those that still lower the
+    violation (or, if ``harmless``, raise no row's violation) after the kept
+    moves before them.
 
-    Dropping a move changes the gains of later ones, so this repeats until
-    every kept move gains; then the kept batch lowers the violation by the
-    sum of their gains. Falls back to the first move alone.
+    Dropping a move changes what the later ones see, so this repeats until
+    every kept move passes; after :data:`ACCEPT_PASSES` rounds only the
+    first move (which passes alone) is kept.
     """
     keep = np.ones(units.size, dtype=bool)
     for _ in range(ACCEPT_PASSES):
-        gain = sequential_gain(model, units[keep], options[keep], plan, act, weight)
-        if (gain > GAIN_TOL).all():
+        change = sequential_gain(
+            model, units[keep], options[keep], plan, act, weight, rises_only=harmless
+        )
+        ok = change <= GAIN_TOL if harmless else change > GAIN_TOL
+        if ok.all():
             return keep
-        keep[np.flatnonzero(keep)[gain <= GAIN_TOL]] = False
+        keep[np.flatnonzero(keep)[~ok]] = False
         if not keep.any():
             break
     keep[:] = False
@@ -299,8 +281,9 @@ def repair_plan(
         k = min(BATCH, movable.size)
         top = movable[np.argpartition(-top_score[movable], k - 1)[:k]]
         top = top[np.argsort(-top_score[top], kind="stable")]
-        keep = _accepted(model, units[top], best[top], plan, act, weight)
-        movers, options = units[top][keep], best[top][keep]
+        movers, options = units[top], best[top]
+        keep = _kept(model, movers, options, plan, act, weight, harmless=False)
+        movers, options = movers[keep], options[keep]
         plan[movers] = options
         act = model.activity(plan)
     return None
@@ -341,14 +324,6 @@ def improve_plan(model: LagrangianModel, plan: IntArray, deadline: float) -> Int
             break
         ranked = movable[np.argsort(-top_gain[movable], kind="stable")]
         movers, options = units[ranked], best[ranked]
-        keep = np.ones(movers.size, dtype=bool)
-        for _ in range(ACCEPT_PASSES):
-            harm = _sequential_harm(model, movers[keep], options[keep], plan, act, weight)
-            if (harm <= GAIN_TOL).all():
-                break
-            keep[np.flatnonzero(keep)[harm > GAIN_TOL]] = False
-        else:
-            keep[:] = False
-            keep[0] = True
+        keep = _kept(model, movers, options, plan, act, weight, harmless=True)
         plan[movers[keep]] = options[keep]
     return plan
