@@ -31,11 +31,13 @@ The solver works in stages, none of which loops over units in Python:
 2. **Incumbent.** Round the LP (the LP has at most as many fractional units as
    coupling rows) and solve a small exact MIP over the most ambiguous units
    with the rest fixed; this gives a feasible plan early. While there is no
-   plan, the plan of a sifting step (or the rounded LP) is also repaired
-   greedily (:func:`~sim.optimise.repair.repair_plan`): on the largest
-   problems the prices are still far off and the MIP, with every other unit
-   fixed, is infeasible. Once there is a plan, a price search that has
-   stalled stops (:data:`STALL_STEPS`), so the time goes to the plan.
+   plan, the plan of a sifting step is also repaired greedily and improved
+   by single moves (:func:`~sim.optimise.repair.repair_plan`,
+   :func:`~sim.optimise.repair.improve_plan`): on the largest problems the
+   prices are still far off and the MIP, with every other unit fixed, is
+   infeasible. So is the rounded LP once the LP is solved (it breaks only a
+   few rows). Once there is a plan, a price search that has stalled stops
+   (:data:`STALL_STEPS`), so the time goes to the plan.
 3. **Certificate.** With incumbent value ``z`` and bound ``L``, an option whose
    reduced-cost disadvantage against the unit's best option exceeds
    ``L − z`` cannot be part of any plan better than ``z`` (reduced-cost
@@ -107,8 +109,9 @@ QUICK_SHARE = 0.6
 QUICK_GAP = 0.01
 #: shorter solves skip the quick plan: the whole problem's price search then
 #: has too little time left for a useful bound. At 10^6 phased city firms and
-#: 60 s: gap 98% with the quick plan, 8.7% without (a repaired first plan,
-#: :mod:`sim.optimise.repair`); at 180 s: 1.7% with it, 5.3% without.
+#: 60 s the gap was 98% with the quick plan and 7.3% without (a repaired first
+#: plan, :mod:`sim.optimise.repair`); at 180 s 1.7% with it and 5.3% without
+#: (the latter measured before the single-move descent).
 QUICK_MIN_SECONDS = 120.0
 #: share of the time left that re-optimising the quick plan's action variants
 #: may take, and how many units besides the LP-fractional ones its MIP frees
