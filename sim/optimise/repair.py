@@ -15,8 +15,13 @@ weighs more than 10 mu short of a 100,000-mu city target. A move's gain is
 the exact drop of that weighted violation when only this move is made.
 Moves are taken in batches; a batch keeps only moves that still gain when
 the moves before them in the batch are made too, so that every accepted
-batch lowers the violation (the gains telescope). Everything is vectorised
-over units and options per constraint family.
+batch lowers the violation (the gains telescope). Elastic rows are left to
+their penalties. Everything is vectorised over units and options per
+constraint family.
+
+A repaired plan overshoots: moves made for one row leave others with room.
+:func:`improve_plan` then lets each unit take its most valuable option that
+raises no row's violation, in ranked batches checked the same way.
 """
 
 from __future__ import annotations
