@@ -386,9 +386,7 @@ class LagrangianModel:
 
     def violation(self, act: FloatArray) -> FloatArray:
         """Per-row shortfall/excess of an activity vector (≥ 0)."""
-        over = np.maximum(act - self.rhs, 0.0)
-        under = np.maximum(self.rhs - act, 0.0)
-        return np.where(self.sense == _LE, over, np.where(self.sense == _GE, under, over + under))
+        return self.violation_at(np.arange(self.m), act)
 
     def violation_at(self, rows: IntArray, values: FloatArray) -> FloatArray:
         """Violation of rows ``rows`` (any shape; ``-1`` = no row, violation 0)
@@ -1247,7 +1245,7 @@ def solve_decomposition(
         emit("repair", f"{what} repaired greedily and improved by single moves in "
              f"{time.perf_counter() - t0:.2f}s: {'a better plan' if taken else 'no better plan'}")
 
-    def stop() -> bool:
+    def done() -> bool:
         return bool(np.isfinite(inc_val)) and relative_gap(sign * inc_val, sign * bound) <= gap_tol
 
     def have_plan() -> bool:
@@ -1260,7 +1258,7 @@ def solve_decomposition(
 
     lp = _solve_lp(
         model, np.zeros(m), k0=k0, deadline=deadline, rng=rng, emit=emit,
-        on_bound=on_bound, incumbent_hook=incumbent_hook, stop=stop, may_stall=have_plan,
+        on_bound=on_bound, incumbent_hook=incumbent_hook, stop=done, may_stall=have_plan,
     )
     stats.sift_iterations = lp.steps
     stats.lp_core_units = int(lp.core.size)
@@ -1284,17 +1282,14 @@ def solve_decomposition(
         choice = lp_choice
         offer(lp_choice)
     emit("round", "rounded LP")
-    if (lp_converged or not np.isfinite(inc_val)) and left() > 0:
-        # the rounded optimal LP breaks at most a few rows: its repair is cheap and close
-        plan_by_repair(choice, model.reduced(lam), "rounded LP")
     # reduced-cost fixing needs L at the prices whose reduced costs it reads:
     # a lower bound from a MIP would fix pairs that a better plan may use
     l_at_lam, d = model.dual_value(lam)
+    if (lp_converged or not np.isfinite(inc_val)) and left() > 0:
+        # the rounded optimal LP breaks at most a few rows: its repair is cheap and close
+        plan_by_repair(choice, d, "rounded LP")
     _, top, margin = _margins(d)
     pair_loss = top[:, None] - d  # each option's reduced-cost loss against the unit's best
-
-    def done() -> bool:
-        return bool(np.isfinite(inc_val)) and relative_gap(sign * inc_val, sign * bound) <= gap_tol
 
     # core MIP over the most ambiguous units
     frac = np.zeros(n, dtype=bool)
@@ -1361,11 +1356,11 @@ def solve_decomposition(
                 tl = _neighbourhood_time(units.size, n, left(), cap=10.0)
             elif want_related:
                 related = True
-                loss = top - d[np.arange(n), inc_choice]
+                loss = pair_loss[np.arange(n), inc_choice]
                 units = _related_units(model, d, top, allowed, inc_choice, loss, margin, rng)
                 tl = _neighbourhood_time(units.size, n, left(), share=0.5)  # up to 20 s
             else:
-                loss = top - d[np.arange(n), inc_choice]
+                loss = pair_loss[np.arange(n), inc_choice]
                 options = _near_options(pair_loss, allowed, inc_choice)
                 units = _neighbourhood(margin, frac, options.sum(axis=1) > 1, k_mip, rng, loss)
                 tl = _neighbourhood_time(units.size, n, left(), cap=5.0)

@@ -47,10 +47,12 @@ ACCEPT_PASSES = 8
 GAIN_TOL = 1e-12
 
 
-def row_weights(model: LagrangianModel) -> FloatArray:
-    """``1 / size`` per hard row and 0 for elastic rows, plus a trailing 0 for "no row"."""
+def row_weights(model: LagrangianModel, *, elastic: bool = False) -> FloatArray:
+    """``1 / size`` per row (``size = max(|rhs|, typical coefficient)``), 0 for
+    elastic rows unless ``elastic``, plus a trailing 0 for "no row"."""
     size = np.maximum(np.maximum(np.abs(model.rhs), model.row_typical), 1e-9)
-    return np.append(np.where(model.elastic, 0.0, 1.0 / size), 0.0)
+    ignored = model.elastic & (not elastic)
+    return np.append(np.where(ignored, 0.0, 1.0 / size), 0.0)
 
 
 def _ext(rows: IntArray, m: int) -> IntArray:
@@ -305,9 +307,7 @@ def improve_plan(model: LagrangianModel, plan: IntArray, deadline: float) -> Int
     no move is left or at the deadline.
     """
     plan = plan.copy()
-    weight = np.append(
-        1.0 / np.maximum(np.maximum(np.abs(model.rhs), model.row_typical), 1e-9), 0.0
-    )
+    weight = row_weights(model, elastic=True)
     everyone = np.arange(model.n)
     tol = 1e-9 * max(float(np.abs(model.c).max(initial=0.0)), 1e-9)
     while time.perf_counter() < deadline:
