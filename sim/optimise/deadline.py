@@ -27,7 +27,7 @@ from typing import Any
 
 from sim.optimise.problem import ProgressCallback, ProgressEvent
 
-__all__ = ["DeadlineExceeded", "run_with_deadline"]
+__all__ = ["DeadlineExceeded", "exit_with_parent", "run_with_deadline"]
 
 
 class DeadlineExceeded(Exception):
@@ -104,7 +104,7 @@ def _child(
     parent_pid: int,
 ) -> None:
     """Run ``target`` and send ``("result", value)`` or ``("error", text)``."""
-    _exit_with_parent(parent_pid)
+    exit_with_parent(parent_pid)
 
     def forward(event: ProgressEvent) -> None:
         conn.send(("progress", event))
@@ -119,7 +119,7 @@ def _child(
         conn.close()
 
 
-def _exit_with_parent(parent_pid: int, every: float = 1.0) -> None:
+def exit_with_parent(parent_pid: int, every: float = 1.0) -> None:
     """Stop this process when the parent is gone (e.g. killed with SIGKILL)."""
 
     def watch() -> None:

@@ -1,0 +1,149 @@
+"""MIPs in a child process stopped when HiGHS overruns (sim.optimise.mip_worker).
+
+Real HiGHS runs in a real spawned child throughout; an overrun is made by
+waiting less than the MIP's own HiGHS time limit (Khan I07 does not close in
+minutes), which is what the parent sees when HiGHS ignores its clock.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from choice_factories import MMKP_DIR
+
+from sim.optimise import decomposition, mip_worker
+from sim.optimise.decomposition import LagrangianModel, _build_core, solve_decomposition
+from sim.optimise.mip_worker import LpArrays, MipWorker, guarded_mips, solve_in_process
+from sim.optimise.mmkp import read_khan
+from sim.optimise.problem import ChoiceProblem
+from sim.optimise.verify import check
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from benchmarks.instances import policy_like_problem, random_choice_problem
+
+
+def _full_mip(problem: ChoiceProblem) -> tuple[LagrangianModel, LpArrays]:
+    """The whole problem as one core MIP (every unit free), as the decomposition builds it."""
+    model = LagrangianModel(problem)
+    n, n_opt = model.n, model.n_options
+    core = _build_core(
+        model, np.arange(n), np.ones((n, n_opt), dtype=bool), np.zeros(n, dtype=np.int64),
+        np.zeros(n, dtype=bool), integer=True, artificial=False,
+    )
+    return model, LpArrays.from_highs(core.lp)
+
+
+def _plan_value(model: LagrangianModel, values: np.ndarray) -> tuple[float, bool]:
+    """Maximisation-form value and feasibility of a core MIP's column values."""
+    allowed = model.available
+    x = np.zeros(allowed.shape)
+    x[allowed] = values[: int(allowed.sum())]
+    choice = np.argmax(x, axis=1)
+    value, feasible, _ = model.evaluate(choice)
+    return float(value), bool(feasible)
+
+
+def test_lp_arrays_round_trip_keeps_the_model() -> None:
+    _, arrays = _full_mip(random_choice_problem(50, 4, 1))
+    back = LpArrays.from_highs(arrays.to_highs())
+    names = ("col_cost", "col_lower", "col_upper", "row_lower", "row_upper", "start", "index",
+             "value", "integer")
+    for name in names:
+        np.testing.assert_array_equal(getattr(back, name), getattr(arrays, name))
+    assert arrays.integer.any() and not arrays.integer.all()  # choices and an elastic slack
+    assert back.offset == arrays.offset
+
+
+def test_the_worker_answers_as_highs_in_process() -> None:
+    model, arrays = _full_mip(random_choice_problem(400, 5, 2))
+    options = {"time_limit": 60.0, "mip_rel_gap": 1e-9}
+    here = solve_in_process(arrays, options)
+    with MipWorker() as worker:
+        there = worker.solve(arrays, options, None, 60.0)
+    assert here.status == there.status == "optimal"
+    assert not there.stopped and there.col_value is not None and here.col_value is not None
+    assert there.objective == pytest.approx(here.objective, rel=1e-12)
+    assert there.dual_bound == pytest.approx(here.dual_bound, rel=1e-9)
+    np.testing.assert_array_equal(np.round(there.col_value), np.round(here.col_value))
+    value, feasible = _plan_value(model, there.col_value)
+    assert feasible and value == pytest.approx(-there.objective, rel=1e-12)
+
+
+@pytest.mark.skipif(not (MMKP_DIR / "khan" / "I07").exists(), reason="needs ../shared/mmkp")
+def test_an_overrunning_mip_is_stopped_and_its_best_plan_kept() -> None:
+    model, arrays = _full_mip(read_khan(MMKP_DIR / "khan" / "I07").to_problem())
+    with MipWorker() as worker:
+        warm = worker.solve(arrays, {"time_limit": 1.0}, None, 30.0)  # start-up paid here
+        assert not warm.stopped
+        start = time.perf_counter()
+        # HiGHS may take 600 s; the parent waits 4 s, as for a MIP that overran
+        answer = worker.solve(arrays, {"time_limit": 600.0, "mip_rel_gap": 0.0}, None, 4.0)
+        assert time.perf_counter() - start < 20.0
+        assert answer.stopped and answer.status == "feasible" and worker.stopped == 1
+        assert answer.col_value is not None and answer.dual_bound == -np.inf
+        value, feasible = _plan_value(model, answer.col_value)
+        assert feasible
+        assert value == pytest.approx(-answer.objective, rel=1e-12)  # the streamed objective
+        assert 24_000 <= value <= 24_607.96  # I07's LP bound is 24607.95
+        # a fresh child answers the next MIP
+        _, small = _full_mip(random_choice_problem(100, 4, 3))
+        after = worker.solve(small, {"time_limit": 30.0}, None, 30.0)
+        assert after.status == "optimal" and not after.stopped and worker.stopped == 1
+
+
+def test_a_child_that_died_is_replaced() -> None:
+    _, arrays = _full_mip(random_choice_problem(100, 4, 4))
+    with MipWorker() as worker:
+        assert worker.solve(arrays, {"time_limit": 30.0}, None, 30.0).status == "optimal"
+        proc = worker._proc
+        assert proc is not None
+        proc.kill()
+        proc.join()
+        assert worker.solve(arrays, {"time_limit": 30.0}, None, 30.0).status == "optimal"
+        assert worker.stopped == 0
+
+
+def test_guarded_mips_reuses_the_active_worker() -> None:
+    with guarded_mips(True) as outer:
+        assert outer is not None
+        with guarded_mips(True) as inner:
+            assert inner is outer
+    with guarded_mips(False) as none:
+        assert none is None
+
+
+@pytest.mark.parametrize("problem", [random_choice_problem(1000, 6, 5),
+                                     policy_like_problem(800, 7)])
+def test_the_decomposition_with_its_mips_in_a_child_gives_the_same_answer(
+    problem: ChoiceProblem,
+) -> None:
+    here = solve_decomposition(problem, time_limit=60, gap_tol=1e-6, guard_mips=False)
+    there = solve_decomposition(problem, time_limit=60, gap_tol=1e-6, guard_mips=True)
+    assert here.status == there.status == "optimal"
+    assert there.objective == pytest.approx(here.objective, rel=1e-12)
+    assert there.solver_info["mips_stopped"] == "0"
+    assert int(there.solver_info["mip_solves"]) >= 1  # the child did answer MIPs
+    assert "mips_stopped" not in here.solver_info
+
+
+def test_the_decomposition_survives_mips_that_are_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every MIP is stopped at once: the solve still ends in time with a verified
+    plan (from the repaired LP), an honest gap and a message saying what happened."""
+    monkeypatch.setattr(decomposition, "mip_grace", lambda limit: -limit)  # wait 0 s
+    monkeypatch.setattr(mip_worker, "START_SECONDS", 0.0)
+    problem = policy_like_problem(800, 7)
+    start = time.perf_counter()
+    sol = solve_decomposition(problem, time_limit=20, gap_tol=1e-9, guard_mips=True)
+    assert time.perf_counter() - start < 40.0
+    assert sol.status in ("optimal", "feasible")
+    check(problem, sol)
+    stopped = int(sol.solver_info["mips_stopped"])
+    assert stopped >= 1
+    assert f"{stopped} HiGHS MIP(s) overran their time limit" in sol.message
+    if sol.status == "feasible":  # the exact MIP was stopped, long before the 20 s
+        assert sol.message.startswith("the exact MIP overran its time limit and was stopped")
+    assert sol.gap >= 0.0 and np.isfinite(sol.objective)
