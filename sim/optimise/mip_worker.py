@@ -19,15 +19,16 @@ passing it down each call.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing as mp
 import os
 import signal
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from typing import Any
 
 import highspy
@@ -198,25 +199,37 @@ class MipWorker:
 
     def __init__(self) -> None:
         self.stopped = 0  # MIPs stopped for overrunning
-        self._proc: BaseProcess | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
         self._conn: Connection | None = None
         self._fresh = True  # the child has not answered yet: allow START_SECONDS
         self._start()
 
     def _start(self) -> None:
-        ctx = mp.get_context("spawn")
-        mine, theirs = ctx.Pipe(duplex=True)
-        proc = ctx.Process(target=_serve, args=(theirs, os.getpid()), daemon=True,
-                           name="tenglong-mip-worker")
-        proc.start()
+        """Start ``python -m sim.optimise.mip_worker`` connected by a socket pair.
+
+        Not a ``multiprocessing`` spawn: that re-imports the caller's main
+        script in the child, which re-runs a script without an ``if __name__
+        == "__main__"`` guard (a whole model build) before failing. The child
+        gets this process's ``sys.path``, so it imports the same ``sim``.
+        """
+        mine, theirs = socket.socketpair()
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", __name__, str(theirs.fileno()), str(os.getpid())],
+            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env,
+        )
         theirs.close()
-        self._proc, self._conn, self._fresh = proc, mine, True
+        self._proc, self._conn, self._fresh = proc, Connection(mine.detach()), True
+
+    def _alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
 
     def _kill(self) -> None:
-        if self._proc is not None and self._proc.is_alive():
-            self._proc.kill()
         if self._proc is not None:
-            self._proc.join(timeout=10)
+            if self._proc.poll() is None:
+                self._proc.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.wait(timeout=10)
         if self._conn is not None:
             self._conn.close()
         self._proc = self._conn = None
@@ -240,7 +253,7 @@ class MipWorker:
         improving plan it streamed (if any) is returned with ``stopped``; a
         fresh child is started for the next call.
         """
-        if self._proc is None or not self._proc.is_alive():
+        if not self._alive():
             self._kill()
             self._start()
         assert self._conn is not None and self._proc is not None
@@ -250,7 +263,7 @@ class MipWorker:
         self._conn.send(("solve", model, options, start))
         while True:
             left = end - time.perf_counter()
-            if left <= 0 or not self._proc.is_alive():
+            if left <= 0 or not self._alive():
                 break
             if not self._conn.poll(min(left, 0.25)):
                 continue
@@ -268,8 +281,8 @@ class MipWorker:
             else:
                 self._kill()
                 raise RuntimeError(f"the MIP worker failed: {payload}")
-        if self._fresh and not self._proc.is_alive():
-            code = self._proc.exitcode
+        if self._fresh and not self._alive():
+            code = self._proc.returncode
             self._kill()
             raise RuntimeError(f"the MIP worker process ended before its first answer "
                                f"(exit code {code})")
@@ -308,6 +321,17 @@ def _serve(conn: Connection, parent_pid: int) -> None:
                 conn.send(("error", f"{type(exc).__name__}: {exc}"))
 
 
+def _main(argv: list[str]) -> None:
+    """Entry point of the child: ``python -m sim.optimise.mip_worker FD PARENT_PID``.
+
+    It serves from the module imported under its own name, not from
+    ``__main__``, so that the models it unpickles are of the same classes.
+    """
+    from sim.optimise import mip_worker
+
+    mip_worker._serve(Connection(int(argv[1])), int(argv[2]))
+
+
 _ACTIVE: ContextVar[MipWorker | None] = ContextVar("tenglong_mip_worker", default=None)
 
 
@@ -329,3 +353,7 @@ def guarded_mips(enabled: bool) -> Iterator[MipWorker | None]:
             yield worker
         finally:
             _ACTIVE.reset(token)
+
+
+if __name__ == "__main__":
+    _main(sys.argv)
