@@ -8,17 +8,23 @@ interrupt is not checked there either. The plain MIP methods therefore run
 large models in a child process that is stopped at the deadline: the caller
 gets an honest "no plan" instead of a hang.
 
-The child is *spawned* (a fresh interpreter), not forked: a forked child
-would inherit HiGHS' thread-pool state without its threads. Progress events
-come back through a pipe; Ctrl-C and SIGTERM stop the child with the parent,
-and a child whose parent died stops itself.
+The child is a fresh interpreter, ``python -m sim.optimise.deadline``
+(:func:`start_python_child`, also used by :mod:`sim.optimise.mip_worker`),
+not a fork: a forked child would inherit HiGHS' thread-pool state without
+its threads. Nor is it a ``multiprocessing`` spawn, which would re-run a
+caller's script that lacks an ``if __name__ == "__main__"`` guard. Progress
+events come back through a socket pair; Ctrl-C and SIGTERM stop the child
+with the parent, and a child whose parent died stops itself.
 """
 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing as mp
 import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +33,13 @@ from typing import Any
 
 from sim.optimise.problem import ProgressCallback, ProgressEvent
 
-__all__ = ["DeadlineExceeded", "exit_with_parent", "run_with_deadline"]
+__all__ = [
+    "DeadlineExceeded",
+    "child_connection",
+    "exit_with_parent",
+    "run_with_deadline",
+    "start_python_child",
+]
 
 
 class DeadlineExceeded(Exception):
@@ -41,7 +53,7 @@ def run_with_deadline(
     seconds: float,
     progress: ProgressCallback | None = None,
 ) -> Any:
-    """``target(*args, **kwargs)`` in a spawned child, stopped after ``seconds``.
+    """``target(*args, **kwargs)`` in a child process, stopped after ``seconds``.
 
     Args:
         target: a module-level function (it is imported by name in the child).
@@ -57,30 +69,23 @@ def run_with_deadline(
         DeadlineExceeded: the deadline passed first (the child is killed).
         RuntimeError: the child failed; the message carries its exception.
     """
-    ctx = mp.get_context("spawn")
-    receive, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(
-        target=_child,
-        args=(target, args, kwargs, send, progress is not None, os.getpid()),
-        daemon=True,
-    )
-    child.start()
-    send.close()
+    child, conn = start_python_child(__name__)
     end = time.monotonic() + float(seconds)
     try:
+        conn.send((target, args, kwargs, progress is not None))
         while True:
             left = end - time.monotonic()
             if left <= 0:
                 raise DeadlineExceeded(f"no answer within {seconds:g} s")
-            if not receive.poll(min(left, 0.25)):
-                if not child.is_alive() and not receive.poll():
-                    raise RuntimeError(f"the solver process ended (exit code {child.exitcode})")
+            if not conn.poll(min(left, 0.25)):
+                if child.poll() is not None and not conn.poll():
+                    raise RuntimeError(f"the solver process ended (exit code {child.returncode})")
                 continue
             try:
-                kind, payload = receive.recv()
-            except EOFError:
+                kind, payload = conn.recv()
+            except (EOFError, OSError):
                 raise RuntimeError(
-                    f"the solver process ended without an answer (exit code {child.exitcode})"
+                    f"the solver process ended without an answer (exit code {child.poll()})"
                 ) from None
             if kind == "progress" and progress is not None:
                 progress(payload)
@@ -89,22 +94,48 @@ def run_with_deadline(
             elif kind == "error":
                 raise RuntimeError(f"the solver process failed: {payload}")
     finally:
-        if child.is_alive():
+        if child.poll() is None:
             child.kill()
-        child.join(timeout=10)
-        receive.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=10)
+        conn.close()
 
 
-def _child(
-    target: Callable[..., Any],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    conn: Connection,
-    with_progress: bool,
-    parent_pid: int,
-) -> None:
-    """Run ``target`` and send ``("result", value)`` or ``("error", text)``."""
-    exit_with_parent(parent_pid)
+def start_python_child(module: str) -> tuple[subprocess.Popen[bytes], Connection]:
+    """Start ``python -m module FD PARENT_PID``, connected to this process by a socket pair.
+
+    Not a ``multiprocessing`` spawn: that re-imports the caller's main script
+    in the child, which re-runs a script without an ``if __name__ ==
+    "__main__"`` guard (a whole model build) before failing. The child gets
+    this process's ``sys.path``, so it imports the same code; its module's
+    ``child_main`` wraps the descriptor with :func:`child_connection`.
+    """
+    mine, theirs = socket.socketpair()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", module, str(theirs.fileno()), str(os.getpid())],
+        pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env,
+    )
+    theirs.close()
+    return proc, Connection(mine.detach())
+
+
+def child_connection(argv: list[str]) -> Connection:
+    """In a child of :func:`start_python_child`: its connection to the parent.
+
+    Also ignores SIGINT (Ctrl-C in a terminal reaches the whole process
+    group; the parent decides and kills the child) and stops the child when
+    the parent is gone.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    exit_with_parent(int(argv[2]))
+    return Connection(int(argv[1]))
+
+
+def _serve(conn: Connection) -> None:
+    """The child: run the one ``(target, args, kwargs, with_progress)`` it is sent,
+    sending ``("result", value)`` or ``("error", text)``."""
+    target, args, kwargs, with_progress = conn.recv()
 
     def forward(event: ProgressEvent) -> None:
         conn.send(("progress", event))
@@ -128,3 +159,18 @@ def exit_with_parent(parent_pid: int, every: float = 1.0) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, daemon=True, name="tenglong-parent-watch").start()
+
+
+def child_main(argv: list[str]) -> None:
+    """Entry point of the child: ``python -m sim.optimise.deadline FD PARENT_PID``.
+
+    It serves from the module imported under its own name, not from
+    ``__main__``, so that what it unpickles has the parent's classes.
+    """
+    from sim.optimise import deadline
+
+    deadline._serve(child_connection(argv))
+
+
+if __name__ == "__main__":
+    child_main(sys.argv)

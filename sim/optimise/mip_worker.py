@@ -5,10 +5,11 @@ but not inside some root-node work (see :mod:`sim.optimise.deadline`).
 Inside the decomposition a neighbourhood MIP with a 2.6 s limit once ran
 136 s, and a 180 s solve of the city model at 10^6 firms took 294 s. So on
 large problems the decomposition sends its MIPs to a :class:`MipWorker`: a
-spawned child that solves one HiGHS model at a time and streams every
-improving plan back while it runs. When a MIP is not answered within its
-limit plus :func:`mip_grace`, the parent kills the child, keeps the last plan
-streamed, and starts a fresh child for the next MIP.
+child process (``python -m sim.optimise.mip_worker``) that solves one HiGHS
+model at a time and streams every improving plan back while it runs. When a
+MIP is not answered within its limit plus :func:`mip_grace`, the parent
+kills the child, keeps the last plan streamed, and starts a fresh child for
+the next MIP.
 
 The worker in use is held in a context variable (:func:`guarded_mips`,
 :func:`active_worker`), so that every MIP of a solve, nested ones included
@@ -19,9 +20,6 @@ passing it down each call.
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,7 +32,7 @@ from typing import Any
 import highspy
 import numpy as np
 
-from sim.optimise.deadline import exit_with_parent
+from sim.optimise.deadline import child_connection, start_python_child
 from sim.optimise.problem import FloatArray
 
 __all__ = ["LpArrays", "MipAnswer", "MipWorker", "active_worker", "guarded_mips", "mip_grace"]
@@ -205,21 +203,9 @@ class MipWorker:
         self._start()
 
     def _start(self) -> None:
-        """Start ``python -m sim.optimise.mip_worker`` connected by a socket pair.
-
-        Not a ``multiprocessing`` spawn: that re-imports the caller's main
-        script in the child, which re-runs a script without an ``if __name__
-        == "__main__"`` guard (a whole model build) before failing. The child
-        gets this process's ``sys.path``, so it imports the same ``sim``.
-        """
-        mine, theirs = socket.socketpair()
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-        proc = subprocess.Popen(
-            [sys.executable, "-m", __name__, str(theirs.fileno()), str(os.getpid())],
-            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env,
-        )
-        theirs.close()
-        self._proc, self._conn, self._fresh = proc, Connection(mine.detach()), True
+        """Start ``python -m sim.optimise.mip_worker`` (see :func:`start_python_child`)."""
+        self._proc, self._conn = start_python_child(__name__)
+        self._fresh = True
 
     def _alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
@@ -294,14 +280,8 @@ class MipWorker:
                          objective, -np.inf, time.perf_counter() - t0, stopped=True)
 
 
-def _serve(conn: Connection, parent_pid: int) -> None:
-    """The child: answer ``("solve", model, options, start)`` until told to stop.
-
-    Ctrl-C in a terminal reaches the whole process group; the parent decides
-    (and kills this child), so the child ignores SIGINT.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    exit_with_parent(parent_pid)
+def _serve(conn: Connection) -> None:
+    """The child: answer ``("solve", model, options, start)`` until told to stop."""
 
     def improving(values: FloatArray, objective: float) -> None:
         conn.send(("improving", (values, objective)))
@@ -321,7 +301,7 @@ def _serve(conn: Connection, parent_pid: int) -> None:
                 conn.send(("error", f"{type(exc).__name__}: {exc}"))
 
 
-def _main(argv: list[str]) -> None:
+def child_main(argv: list[str]) -> None:
     """Entry point of the child: ``python -m sim.optimise.mip_worker FD PARENT_PID``.
 
     It serves from the module imported under its own name, not from
@@ -329,7 +309,7 @@ def _main(argv: list[str]) -> None:
     """
     from sim.optimise import mip_worker
 
-    mip_worker._serve(Connection(int(argv[1])), int(argv[2]))
+    mip_worker._serve(child_connection(argv))
 
 
 _ACTIVE: ContextVar[MipWorker | None] = ContextVar("tenglong_mip_worker", default=None)
@@ -356,4 +336,4 @@ def guarded_mips(enabled: bool) -> Iterator[MipWorker | None]:
 
 
 if __name__ == "__main__":
-    _main(sys.argv)
+    child_main(sys.argv)

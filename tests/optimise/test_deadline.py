@@ -1,11 +1,12 @@
 """Hard deadline for plain MIPs: a child process stopped at the deadline.
 
-The child is spawned, so its target must be importable by name: the helpers
+The child is a fresh interpreter, so its target must be importable by name: the helpers
 below are module-level for that reason.
 """
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -84,3 +85,25 @@ def test_overrun_gives_no_plan_and_says_why(monkeypatch: pytest.MonkeyPatch) -> 
     assert (sol.choice == -1).all()
     assert "overran its 10 s time limit and was stopped after 40 s" in sol.message
     assert solve_module.deadline_grace(10) == 30 and solve_module.deadline_grace(600) == 150
+
+
+def test_a_script_without_a_main_guard_runs_once(tmp_path: Path) -> None:
+    """The deadline child is ``python -m sim.optimise.deadline``: the caller's
+    script is not re-run in it (a multiprocessing spawn would re-run it)."""
+    script = tmp_path / "no_guard.py"
+    script.write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})\n"
+        "from benchmarks.instances import random_choice_problem\n"
+        "from sim.optimise import solve as solve_module\n"
+        "solve_module.DEADLINE_PAIRS = 0  # every model counts as large\n"
+        "print('script body ran', flush=True)\n"
+        "sol = solve_module.solve(random_choice_problem(300, 5, 1), method='mip',\n"
+        "                         time_limit=30, gap_tol=1e-6)\n"
+        "print(sol.status)\n",
+        encoding="utf-8",
+    )
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=300, check=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == ["script body ran", "optimal"]
