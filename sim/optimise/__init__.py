@@ -7,7 +7,10 @@
 * ``highs_backend``: the MIP built from numpy/scipy.sparse straight into highspy;
 * ``pyomo_backend``: the same MIP as a readable Pyomo model (reference);
 * ``decomposition``: Lagrangian pricing with an exact core, for large sets;
+* ``repair``: greedy repair and single-move descent of a plan that breaks rows;
 * ``deadline``: a hard wall-clock deadline for plain MIPs of large models;
+* ``mip_worker``: the decomposition's MIPs in a child process stopped when
+  HiGHS overruns;
 * ``verify``: the independent numpy recomputation of every constraint;
 * ``prices``: LP duals and reduced-cost gaps attached to a plan;
 * ``mmkp``, ``brute_force``: published MMKP instances and a brute force, the
