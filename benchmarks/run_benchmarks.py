@@ -45,19 +45,19 @@ FIELDS = [
 ]
 
 
-def _peak_mb() -> float:
-    """Peak resident memory in MB (Linux reports KB): this process plus its children.
+def _peak_mb(sol: Any) -> float:
+    """Peak resident memory in MB: this process's plus its solver child's.
 
-    The children are the solver's worker processes (plain MIPs under a
-    deadline, the decomposition's MIP workers). The sum of the two peaks is
-    an upper bound on the run's combined peak, and a loose one: Linux counts
-    in a spawned child's peak the parent's pages it shares between fork and
-    exec (at 10^6 city firms 4.6 GB, where the solving process alone peaks
-    at 2.7 GB).
+    The child is the deadline process of a large plain MIP or the
+    decomposition's MIP worker; it reports its own peak
+    (``solver_info["child_peak_mb"]``, ``VmHWM``). The sum of the two peaks
+    bounds the run's combined peak from above. (``getrusage`` of the
+    children would not do: it counts in a child the parent's pages it held
+    between fork and exec.)
     """
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return (own + children) / 1024.0
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports KB
+    child = float(sol.solver_info.get("child_peak_mb", "nan"))
+    return own + (0.0 if math.isnan(child) else child)
 
 
 def worker(args: argparse.Namespace) -> dict[str, Any]:
@@ -120,7 +120,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         status=sol.status,
         solve_s=round(solve_s, 3),
         check_s=round(time.perf_counter() - t2, 3),
-        peak_mb=round(_peak_mb(), 1),
+        peak_mb=round(_peak_mb(sol), 1),
         objective=sol.objective,
         bound=sol.bound,
         gap=sol.gap,

@@ -37,6 +37,7 @@ __all__ = [
     "DeadlineExceeded",
     "child_connection",
     "exit_with_parent",
+    "peak_rss_mb",
     "run_with_deadline",
     "start_python_child",
 ]
@@ -120,6 +121,23 @@ def start_python_child(module: str) -> tuple[subprocess.Popen[bytes], Connection
     return proc, Connection(mine.detach())
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory since it started its program (MB).
+
+    ``VmHWM`` from ``/proc/self/status``, which restarts at ``exec``; unlike
+    ``getrusage``'s ``ru_maxrss``, which in a child also counts the parent's
+    pages it held between fork and exec. NaN where ``/proc`` is missing.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return float("nan")
+
+
 def child_connection(argv: list[str]) -> Connection:
     """In a child of :func:`start_python_child`: its connection to the parent.
 
@@ -142,7 +160,10 @@ def _serve(conn: Connection) -> None:
 
     try:
         extra = {"progress": forward} if with_progress else {}
-        conn.send(("result", target(*args, **kwargs, **extra)))
+        result = target(*args, **kwargs, **extra)
+        if isinstance(getattr(result, "solver_info", None), dict):  # a Solution
+            result.solver_info["child_peak_mb"] = f"{peak_rss_mb():.1f}"
+        conn.send(("result", result))
     except BaseException as exc:  # reported to the parent, which raises
         with contextlib.suppress(OSError):  # the parent may be gone (Ctrl-C)
             conn.send(("error", f"{type(exc).__name__}: {exc}"))

@@ -1171,6 +1171,7 @@ def solve_decomposition(
         )
         if worker is not None:
             sol.solver_info["mips_stopped"] = str(worker.stopped)
+            sol.solver_info["child_peak_mb"] = f"{worker.peak_mb:.1f}"
             if worker.stopped:
                 note = (f"{worker.stopped} HiGHS MIP(s) overran their time limit and were "
                         "stopped; their best plans were kept")

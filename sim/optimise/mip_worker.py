@@ -23,7 +23,7 @@ import contextlib
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -32,7 +32,7 @@ from typing import Any
 import highspy
 import numpy as np
 
-from sim.optimise.deadline import child_connection, start_python_child
+from sim.optimise.deadline import child_connection, peak_rss_mb, start_python_child
 from sim.optimise.problem import FloatArray
 
 __all__ = ["LpArrays", "MipAnswer", "MipWorker", "active_worker", "guarded_mips", "mip_grace"]
@@ -120,6 +120,8 @@ class MipAnswer:
         stopped: the child overran and was killed; the plan (if any) is the
             last improving one it streamed.
         row_dual: the row duals of an LP's solution (None for a MIP's).
+        child_peak_mb: the worker's peak resident memory so far (MB), when
+            the answer came from a worker.
     """
 
     status: str
@@ -129,13 +131,14 @@ class MipAnswer:
     seconds: float
     stopped: bool = False
     row_dual: FloatArray | None = None
+    child_peak_mb: float = float("nan")
 
 
 def solve_in_process(
     model: LpArrays | highspy.HighsLp,
     options: dict[str, Any],
     start: FloatArray | None = None,
-    on_improving: Any = None,
+    on_improving: Callable[[FloatArray, float], None] | None = None,
 ) -> MipAnswer:
     """Solve a HiGHS model here and now; also the child's body.
 
@@ -197,6 +200,7 @@ class MipWorker:
 
     def __init__(self) -> None:
         self.stopped = 0  # MIPs stopped for overrunning
+        self.peak_mb = 0.0  # largest peak resident memory a child reported (MB)
         self._proc: subprocess.Popen[bytes] | None = None
         self._conn: Connection | None = None
         self._fresh = True  # the child has not answered yet: allow START_SECONDS
@@ -263,6 +267,8 @@ class MipWorker:
             elif kind == "done":
                 answer: MipAnswer = payload
                 answer.seconds = time.perf_counter() - t0
+                if not np.isnan(answer.child_peak_mb):
+                    self.peak_mb = max(self.peak_mb, answer.child_peak_mb)
                 return answer
             else:
                 self._kill()
@@ -295,7 +301,9 @@ def _serve(conn: Connection) -> None:
             return
         _, model, options, start = message
         try:
-            conn.send(("done", solve_in_process(model, options, start, improving)))
+            answer = solve_in_process(model, options, start, improving)
+            answer.child_peak_mb = peak_rss_mb()
+            conn.send(("done", answer))
         except Exception as exc:  # reported to the parent, which raises
             with contextlib.suppress(OSError):
                 conn.send(("error", f"{type(exc).__name__}: {exc}"))

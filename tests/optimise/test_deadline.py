@@ -6,6 +6,7 @@ below are module-level for that reason.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -43,6 +44,7 @@ def test_result_and_progress_come_back_from_the_child() -> None:
     direct = solve_highs(problem, time_limit=30, mip_gap=1e-6)
     assert sol.status == direct.status == "optimal"
     assert sol.objective == pytest.approx(direct.objective, rel=1e-9)
+    assert 20.0 < float(sol.solver_info["child_peak_mb"]) < 1000.0  # the child's own peak
     np.testing.assert_array_equal(sol.choice, direct.choice)
     assert events[0].phase == "start" and events[-1].phase == "end"
 
@@ -107,3 +109,21 @@ def test_a_script_without_a_main_guard_runs_once(tmp_path: Path) -> None:
                          timeout=300, check=False)
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines() == ["script body ran", "optimal"]
+
+
+def test_peak_rss_is_this_programs_high_water_mark() -> None:
+    """In a fresh interpreter (this one's high-water mark may be anywhere):
+    touching 40 MB raises it by about 40 MB."""
+    code = (
+        "import numpy as np\n"
+        "from sim.optimise.deadline import peak_rss_mb\n"
+        "before = peak_rss_mb()\n"
+        "block = np.ones(40_000_000 // 8)\n"
+        "print(before, peak_rss_mb(), block.sum() > 0)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True, env=env)
+    before, after, touched = run.stdout.split()
+    assert touched == "True"
+    assert 35.0 <= float(after) - float(before) <= 60.0

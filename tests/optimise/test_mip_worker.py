@@ -65,10 +65,14 @@ def test_the_worker_answers_as_highs_in_process() -> None:
     here = solve_in_process(arrays, options)
     with MipWorker() as worker:
         there = worker.solve(arrays, options, None, 60.0)
+        assert there.child_peak_mb <= worker.peak_mb
     assert here.status == there.status == "optimal"
     assert not there.stopped and there.col_value is not None and here.col_value is not None
     assert there.objective == pytest.approx(here.objective, rel=1e-12)
     assert there.dual_bound == pytest.approx(here.dual_bound, rel=1e-9)
+    # the worker's own peak (a fresh interpreter with numpy and highspy: tens of MB),
+    # not this process's pages that getrusage would count in a forked child
+    assert 20.0 < there.child_peak_mb < 1000.0 and worker.peak_mb == there.child_peak_mb
     np.testing.assert_array_equal(np.round(there.col_value), np.round(here.col_value))
     value, feasible = _plan_value(model, there.col_value)
     assert feasible and value == pytest.approx(-there.objective, rel=1e-12)
