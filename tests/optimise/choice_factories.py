@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -98,3 +100,22 @@ def random_large_problem(n: int, o: int = 5, n_rows: int = 4, seed: int = 0) -> 
         Objective({"v": 1.0}, "max"),
         name=f"random-{n}",
     )
+
+
+def run_script_without_main_guard(folder: Path, body: str) -> list[str]:
+    """Run ``body`` as a top-level script (no ``if __name__`` guard) in a fresh
+    interpreter that can import the repository; return its stdout lines.
+
+    The script first prints ``"script body ran"``: a child process that re-ran
+    the caller's script would print it twice.
+    """
+    script = folder / "no_guard.py"
+    script.write_text(
+        f"import sys\nsys.path.insert(0, {str(REPO)!r})\n"
+        "print('script body ran', flush=True)\n" + body,
+        encoding="utf-8",
+    )
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=300, check=False)
+    assert run.returncode == 0, run.stderr
+    return run.stdout.splitlines()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from choice_factories import run_script_without_main_guard
 
 from sim.optimise import solve as solve_module
 from sim.optimise.deadline import DeadlineExceeded, run_with_deadline
@@ -92,23 +93,16 @@ def test_overrun_gives_no_plan_and_says_why(monkeypatch: pytest.MonkeyPatch) -> 
 def test_a_script_without_a_main_guard_runs_once(tmp_path: Path) -> None:
     """The deadline child is ``python -m sim.optimise.deadline``: the caller's
     script is not re-run in it (a multiprocessing spawn would re-run it)."""
-    script = tmp_path / "no_guard.py"
-    script.write_text(
-        "import sys\n"
-        f"sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})\n"
+    lines = run_script_without_main_guard(
+        tmp_path,
         "from benchmarks.instances import random_choice_problem\n"
         "from sim.optimise import solve as solve_module\n"
         "solve_module.DEADLINE_PAIRS = 0  # every model counts as large\n"
-        "print('script body ran', flush=True)\n"
         "sol = solve_module.solve(random_choice_problem(300, 5, 1), method='mip',\n"
         "                         time_limit=30, gap_tol=1e-6)\n"
         "print(sol.status)\n",
-        encoding="utf-8",
     )
-    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                         timeout=300, check=False)
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.splitlines() == ["script body ran", "optimal"]
+    assert lines == ["script body ran", "optimal"]
 
 
 def test_peak_rss_is_this_programs_high_water_mark() -> None:

@@ -7,14 +7,13 @@ minutes), which is what the parent sees when HiGHS ignores its clock.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from choice_factories import MMKP_DIR
+from choice_factories import MMKP_DIR, run_script_without_main_guard
 
 from sim.optimise import decomposition, mip_worker
 from sim.optimise.decomposition import LagrangianModel, _build_core, solve_decomposition
@@ -158,22 +157,14 @@ def test_a_script_without_a_main_guard_runs_once(tmp_path: Path) -> None:
     """The worker is ``python -m sim.optimise.mip_worker``, not a multiprocessing
     spawn, so the caller's script is not re-run in the child (a spawn would
     re-run it there up to its own solve, and then fail)."""
-    script = tmp_path / "no_guard.py"
-    script.write_text(
-        "import sys\n"
-        f"sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})\n"
+    lines = run_script_without_main_guard(
+        tmp_path,
         "from benchmarks.instances import random_choice_problem\n"
         "from sim.optimise.decomposition import solve_decomposition\n"
-        "print('script body ran', flush=True)\n"
         "sol = solve_decomposition(random_choice_problem(1000, 6, 5), time_limit=60,\n"
         "                          gap_tol=1e-6, guard_mips=True)\n"
         "print(sol.status, sol.solver_info['mips_stopped'], sol.solver_info['mip_solves'])\n",
-        encoding="utf-8",
     )
-    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                         timeout=300, check=False)
-    assert run.returncode == 0, run.stderr
-    lines = run.stdout.splitlines()
     assert lines.count("script body ran") == 1
     status, stopped, mips = lines[-1].split()
     assert status == "optimal" and stopped == "0" and int(mips) >= 1
