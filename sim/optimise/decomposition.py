@@ -1171,11 +1171,16 @@ def solve_decomposition(
         )
         if worker is not None:
             sol.solver_info["mips_stopped"] = str(worker.stopped)
+            sol.solver_info["mips_crashed"] = str(worker.crashed)
             sol.solver_info["child_peak_mb"] = f"{worker.peak_mb:.1f}"
+            notes = []
             if worker.stopped:
-                note = (f"{worker.stopped} HiGHS MIP(s) overran their time limit and were "
-                        "stopped; their best plans were kept")
-                sol.message = f"{sol.message}; {note}" if sol.message else note
+                notes.append(f"{worker.stopped} HiGHS MIP(s) overran their time limit and "
+                             "were stopped; their best plans were kept")
+            if worker.crashed:
+                notes.append(f"{worker.crashed} HiGHS MIP(s) ended with their process "
+                             "(a crash); their best plans were kept")
+            sol.message = "; ".join([sol.message, *notes] if sol.message else notes)
     return sol
 
 
@@ -1431,13 +1436,14 @@ def _solve_decomposition(
             f"{units.size} units "
             f"({int(options[units].sum())} of {n_free_pairs} free pairs): "
             f"{res.status} in {res.seconds:.2f}s"
-            f"{' (HiGHS overran its limit and was stopped)' if res.stopped else ''}",
+            f"{' (stopped: HiGHS overran its limit or crashed)' if res.stopped else ''}",
         )
         if exact and res.status in ("optimal", "infeasible"):
             break
         if exact:  # time limit inside the exact MIP, or HiGHS overran it and was stopped
             if res.stopped:
-                ended = "the exact MIP overran its time limit and was stopped before the gap closed"
+                ended = ("the exact MIP overran its time limit (or crashed) and was stopped "
+                         "before the gap closed")
             break
         if units.size >= n and res.status in ("optimal", "infeasible"):
             # nothing was fixed: this was the full problem

@@ -117,8 +117,8 @@ class MipAnswer:
         objective: its objective (HiGHS' minimisation sense, offset included).
         dual_bound: HiGHS' dual bound (minimisation sense); ``-inf`` unknown.
         seconds: wall seconds from sending the model to the answer.
-        stopped: the child overran and was killed; the plan (if any) is the
-            last improving one it streamed.
+        stopped: the child overran and was killed, or died; the plan (if
+            any) is the last improving one it streamed.
         row_dual: the row duals of an LP's solution (None for a MIP's).
         child_peak_mb: the worker's peak resident memory so far (MB), when
             the answer came from a worker.
@@ -200,6 +200,7 @@ class MipWorker:
 
     def __init__(self) -> None:
         self.stopped = 0  # MIPs stopped for overrunning
+        self.crashed = 0  # MIPs whose child died before answering (replaced)
         self.peak_mb = 0.0  # largest peak resident memory a child reported (MB)
         self._proc: subprocess.Popen[bytes] | None = None
         self._conn: Connection | None = None
@@ -239,7 +240,8 @@ class MipWorker:
     ) -> MipAnswer:
         """Send a model to the child and wait at most ``wait`` seconds for it.
 
-        On a timeout, or if the child dies, the child is killed and the last
+        On a timeout (counted in :attr:`stopped`), or if the child dies
+        (counted in :attr:`crashed`), the child is killed and the last
         improving plan it streamed (if any) is returned with ``stopped``; a
         fresh child is started for the next call.
         """
@@ -278,7 +280,10 @@ class MipWorker:
             self._kill()
             raise RuntimeError(f"the MIP worker process ended before its first answer "
                                f"(exit code {code})")
-        self.stopped += 1
+        if self._alive():
+            self.stopped += 1
+        else:
+            self.crashed += 1
         self._kill()
         self._start()
         values, objective = best if best is not None else (None, float("nan"))

@@ -8,6 +8,7 @@ minutes), which is what the parent sees when HiGHS ignores its clock.
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -88,6 +89,7 @@ def test_an_overrunning_mip_is_stopped_and_its_best_plan_kept() -> None:
         answer = worker.solve(arrays, {"time_limit": 600.0, "mip_rel_gap": 0.0}, None, 4.0)
         assert time.perf_counter() - start < 20.0
         assert answer.stopped and answer.status == "feasible" and worker.stopped == 1
+        assert worker.crashed == 0
         assert answer.col_value is not None and answer.dual_bound == -np.inf
         value, feasible = _plan_value(model, answer.col_value)
         assert feasible
@@ -129,7 +131,7 @@ def test_the_decomposition_with_its_mips_in_a_child_gives_the_same_answer(
     there = solve_decomposition(problem, time_limit=60, gap_tol=1e-6, guard_mips=True)
     assert here.status == there.status == "optimal"
     assert there.objective == pytest.approx(here.objective, rel=1e-12)
-    assert there.solver_info["mips_stopped"] == "0"
+    assert there.solver_info["mips_stopped"] == there.solver_info["mips_crashed"] == "0"
     assert int(there.solver_info["mip_solves"]) >= 1  # the child did answer MIPs
     assert "mips_stopped" not in here.solver_info
 
@@ -149,7 +151,7 @@ def test_the_decomposition_survives_mips_that_are_stopped(monkeypatch: pytest.Mo
     assert stopped >= 1
     assert f"{stopped} HiGHS MIP(s) overran their time limit" in sol.message
     if sol.status == "feasible":  # the exact MIP was stopped, long before the 20 s
-        assert sol.message.startswith("the exact MIP overran its time limit and was stopped")
+        assert sol.message.startswith("the exact MIP overran its time limit (or crashed)")
     assert sol.gap >= 0.0 and np.isfinite(sol.objective)
 
 
@@ -168,3 +170,20 @@ def test_a_script_without_a_main_guard_runs_once(tmp_path: Path) -> None:
     assert lines.count("script body ran") == 1
     status, stopped, mips = lines[-1].split()
     assert status == "optimal" and stopped == "0" and int(mips) >= 1
+
+
+@pytest.mark.skipif(not (MMKP_DIR / "khan" / "I07").exists(), reason="needs ../shared/mmkp")
+def test_a_child_that_dies_mid_solve_counts_as_crashed_and_keeps_its_plan() -> None:
+    model, arrays = _full_mip(read_khan(MMKP_DIR / "khan" / "I07").to_problem())
+    with MipWorker() as worker:
+        assert not worker.solve(arrays, {"time_limit": 1.0}, None, 30.0).stopped  # started
+        proc = worker._proc
+        assert proc is not None
+        killer = threading.Timer(3.0, proc.kill)  # HiGHS "crashes" 3 s into a long MIP
+        killer.start()
+        answer = worker.solve(arrays, {"time_limit": 600.0, "mip_rel_gap": 0.0}, None, 60.0)
+        killer.join()
+        assert answer.stopped and worker.crashed == 1 and worker.stopped == 0
+        assert answer.seconds < 20.0  # noticed at once, not after the 60 s wait
+        assert answer.status == "feasible" and answer.col_value is not None
+        assert _plan_value(model, answer.col_value)[1]
