@@ -160,10 +160,7 @@ def _serve(conn: Connection) -> None:
 
     try:
         extra = {"progress": forward} if with_progress else {}
-        result = target(*args, **kwargs, **extra)
-        if isinstance(getattr(result, "solver_info", None), dict):  # a Solution
-            result.solver_info["child_peak_mb"] = f"{peak_rss_mb():.1f}"
-        conn.send(("result", result))
+        conn.send(("result", target(*args, **kwargs, **extra)))
     except BaseException as exc:  # reported to the parent, which raises
         with contextlib.suppress(OSError):  # the parent may be gone (Ctrl-C)
             conn.send(("error", f"{type(exc).__name__}: {exc}"))

@@ -83,7 +83,8 @@ def _solve_plain_mip(
     seconds = time_limit + deadline_grace(time_limit)
     try:
         sol: Solution = run_with_deadline(
-            target, (problem,), kwargs, seconds, progress if method == "mip" else None
+            _solve_recording_peak, (target, problem), kwargs, seconds,
+            progress if method == "mip" else None,
         )
     except DeadlineExceeded:
         return empty_solution(
@@ -92,6 +93,18 @@ def _solve_plain_mip(
             "without a plan (its root-node work does not check the clock on models this "
             "large); use method 'auto' or 'decomposition'",
         )
+    return sol
+
+
+def _solve_recording_peak(
+    target: Callable[..., Solution], problem: ChoiceProblem, **kwargs: Any
+) -> Solution:
+    """``target(problem, **kwargs)`` in the deadline child, its peak memory recorded
+    in ``solver_info["child_peak_mb"]`` (MB; see :func:`~sim.optimise.deadline.peak_rss_mb`)."""
+    from sim.optimise.deadline import peak_rss_mb
+
+    sol = target(problem, **kwargs)
+    sol.solver_info["child_peak_mb"] = f"{peak_rss_mb():.1f}"
     return sol
 
 
