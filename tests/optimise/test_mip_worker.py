@@ -179,7 +179,7 @@ def test_a_child_that_dies_mid_solve_counts_as_crashed_and_keeps_its_plan() -> N
         assert not worker.solve(arrays, {"time_limit": 1.0}, None, 30.0).stopped  # started
         proc = worker._proc
         assert proc is not None
-        killer = threading.Timer(3.0, proc.kill)  # HiGHS "crashes" 3 s into a long MIP
+        killer = threading.Timer(6.0, proc.kill)  # HiGHS "crashes" 6 s into a long MIP
         killer.start()
         answer = worker.solve(arrays, {"time_limit": 600.0, "mip_rel_gap": 0.0}, None, 60.0)
         killer.join()
