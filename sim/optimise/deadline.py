@@ -34,10 +34,12 @@ from typing import Any
 from sim.optimise.problem import ProgressCallback, ProgressEvent
 
 __all__ = [
+    "ChildEnded",
     "DeadlineExceeded",
     "child_connection",
     "exit_with_parent",
     "peak_rss_mb",
+    "receive_before",
     "run_with_deadline",
     "start_python_child",
 ]
@@ -75,31 +77,65 @@ def run_with_deadline(
     try:
         conn.send((target, args, kwargs, progress is not None))
         while True:
-            left = end - time.monotonic()
-            if left <= 0:
+            message = receive_before(conn, child, end)
+            if message is None:
                 raise DeadlineExceeded(f"no answer within {seconds:g} s")
-            if not conn.poll(min(left, 0.25)):
-                if child.poll() is not None and not conn.poll():
-                    raise RuntimeError(f"the solver process ended (exit code {child.returncode})")
-                continue
-            try:
-                kind, payload = conn.recv()
-            except (EOFError, OSError):
-                raise RuntimeError(
-                    f"the solver process ended without an answer (exit code {child.poll()})"
-                ) from None
+            kind, payload = message
             if kind == "progress" and progress is not None:
                 progress(payload)
             elif kind == "result":
                 return payload
             elif kind == "error":
                 raise RuntimeError(f"the solver process failed: {payload}")
+    except ChildEnded as ended:
+        raise RuntimeError(
+            f"the solver process ended without an answer (exit code {ended.exit_code})"
+        ) from None
     finally:
         if child.poll() is None:
             child.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
             child.wait(timeout=10)
         conn.close()
+
+
+class ChildEnded(Exception):
+    """The child process ended (or closed its end) before the message awaited."""
+
+    def __init__(self, exit_code: int | None) -> None:
+        super().__init__(f"the child process ended (exit code {exit_code})")
+        self.exit_code = exit_code
+
+
+def receive_before(
+    conn: Connection, child: subprocess.Popen[bytes], end: float
+) -> tuple[str, Any] | None:
+    """The child's next message ``(kind, payload)``, or None once ``end`` passes.
+
+    ``end`` is a :func:`time.monotonic` time. Raises :class:`ChildEnded` when
+    the child is gone first. The connection can report end of file a moment
+    before the dead child can be reaped, so the exit code is waited for
+    (a few seconds at most) rather than read at once.
+    """
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            return None
+        if conn.poll(min(left, 0.25)):
+            try:
+                message: tuple[str, Any] = conn.recv()
+            except (EOFError, OSError):
+                raise ChildEnded(_exit_code(child)) from None
+            return message
+        if child.poll() is not None and not conn.poll():
+            raise ChildEnded(child.returncode)
+
+
+def _exit_code(child: subprocess.Popen[bytes], wait: float = 5.0) -> int | None:
+    """The child's exit code, waiting up to ``wait`` seconds for it to be reaped."""
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        return child.wait(timeout=wait)
+    return None
 
 
 def start_python_child(module: str) -> tuple[subprocess.Popen[bytes], Connection]:

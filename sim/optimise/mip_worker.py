@@ -32,7 +32,13 @@ from typing import Any
 import highspy
 import numpy as np
 
-from sim.optimise.deadline import child_connection, peak_rss_mb, start_python_child
+from sim.optimise.deadline import (
+    ChildEnded,
+    child_connection,
+    peak_rss_mb,
+    receive_before,
+    start_python_child,
+)
 from sim.optimise.problem import FloatArray
 
 __all__ = ["LpArrays", "MipAnswer", "MipWorker", "active_worker", "guarded_mips", "mip_grace"]
@@ -225,6 +231,13 @@ class MipWorker:
             self._conn.close()
         self._proc = self._conn = None
 
+    def _answered(self, answer: MipAnswer, seconds: float) -> MipAnswer:
+        """The child's answer, timed from sending (s); its peak memory is noted."""
+        answer.seconds = seconds
+        if not np.isnan(answer.child_peak_mb):
+            self.peak_mb = max(self.peak_mb, answer.child_peak_mb)
+        return answer
+
     def close(self) -> None:
         """Stop the child (it is idle or busy with a MIP nobody waits for)."""
         self._kill()
@@ -250,39 +263,26 @@ class MipWorker:
             self._start()
         assert self._conn is not None and self._proc is not None
         t0 = time.perf_counter()
-        end = t0 + wait + (START_SECONDS if self._fresh else 0.0)
+        end = time.monotonic() + wait + (START_SECONDS if self._fresh else 0.0)
         best: tuple[FloatArray, float] | None = None
         self._conn.send(("solve", model, options, start))
-        while True:
-            left = end - time.perf_counter()
-            if left <= 0 or not self._alive():
-                break
-            if not self._conn.poll(min(left, 0.25)):
-                continue
-            try:
-                kind, payload = self._conn.recv()
-            except (EOFError, OSError):
-                break
-            self._fresh = False
-            if kind == "improving":
-                best = payload
-            elif kind == "done":
-                answer: MipAnswer = payload
-                answer.seconds = time.perf_counter() - t0
-                if not np.isnan(answer.child_peak_mb):
-                    self.peak_mb = max(self.peak_mb, answer.child_peak_mb)
-                return answer
-            else:
-                self._kill()
-                raise RuntimeError(f"the MIP worker failed: {payload}")
-        if self._fresh and not self._alive():
-            code = self._proc.returncode
-            self._kill()
-            raise RuntimeError(f"the MIP worker process ended before its first answer "
-                               f"(exit code {code})")
-        if self._alive():
+        try:
+            while (message := receive_before(self._conn, self._proc, end)) is not None:
+                self._fresh = False
+                kind, payload = message
+                if kind == "improving":
+                    best = payload
+                elif kind == "done":
+                    return self._answered(payload, time.perf_counter() - t0)
+                else:
+                    self._kill()
+                    raise RuntimeError(f"the MIP worker failed: {payload}")
             self.stopped += 1
-        else:
+        except ChildEnded as ended:
+            if self._fresh:
+                self._kill()
+                raise RuntimeError(f"the MIP worker process ended before its first answer "
+                                   f"(exit code {ended.exit_code})") from None
             self.crashed += 1
         self._kill()
         self._start()

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import time
+from multiprocessing.connection import Pipe
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ import pytest
 from choice_factories import run_script_without_main_guard
 
 from sim.optimise import solve as solve_module
-from sim.optimise.deadline import DeadlineExceeded, run_with_deadline
+from sim.optimise.deadline import ChildEnded, DeadlineExceeded, receive_before, run_with_deadline
 from sim.optimise.highs_backend import solve_highs
 from sim.optimise.problem import ProgressEvent
 from sim.optimise.solve import solve
@@ -121,3 +122,43 @@ def test_peak_rss_is_this_programs_high_water_mark() -> None:
     before, after, touched = run.stdout.split()
     assert touched == "True"
     assert 35.0 <= float(after) - float(before) <= 60.0
+
+
+def test_end_of_file_before_the_child_is_reaped_counts_as_the_child_ending() -> None:
+    """The race behind a flaky CI run: a killed child's socket reports end of
+    file a moment before the child can be reaped, so ``poll()`` still says
+    "running". That must read as "the child ended" (with its exit code, once
+    reaped), never as "still busy, wait on"."""
+    ours, theirs = Pipe()
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1.0)"])
+    try:
+        theirs.send(("improving", 1))
+        theirs.close()  # the child's end is gone while the process still runs
+        assert receive_before(ours, child, time.monotonic() + 30) == ("improving", 1)
+        assert child.poll() is None
+        started = time.monotonic()
+        with pytest.raises(ChildEnded) as ended:
+            receive_before(ours, child, time.monotonic() + 30)
+        assert ended.value.exit_code == 0  # waited for, not read as "None" at once
+        assert time.monotonic() - started < 10
+    finally:
+        child.kill()
+        child.wait()
+        ours.close()
+
+
+def test_no_message_before_the_end_is_a_timeout_not_an_ending() -> None:
+    ours, theirs = Pipe()
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert receive_before(ours, child, time.monotonic() + 0.5) is None
+        child.kill()
+        child.wait()
+        with pytest.raises(ChildEnded) as ended:
+            receive_before(ours, child, time.monotonic() + 30)
+        assert ended.value.exit_code == -9
+    finally:
+        child.kill()
+        child.wait()
+        ours.close()
+        theirs.close()
