@@ -91,7 +91,10 @@ def test_an_installed_copy_knows_its_source_commit(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[2]
     if not (root / ".git").exists():
         pytest.skip("not running from a git checkout")
-    pytest.importorskip("setuptools", reason="building the package needs setuptools")
+    # pyproject.toml gives its licence as an SPDX expression, which setuptools reads from 77 on
+    pytest.importorskip(
+        "setuptools", minversion="77", reason="building the package needs setuptools>=77"
+    )
     built = tmp_path / "lib"
     subprocess.run(
         [sys.executable, "setup.py", "-q", "build_py", "-d", str(built)],
