@@ -7,6 +7,7 @@
 * ``highs_backend``: the MIP built from numpy/scipy.sparse straight into highspy;
 * ``pyomo_backend``: the same MIP as a readable Pyomo model (reference);
 * ``decomposition``: Lagrangian pricing with an exact core, for large sets;
+* ``smoothing``: smoothed-dual prices for levels too large for one LP;
 * ``repair``: greedy repair and single-move descent of a plan that breaks rows;
 * ``deadline``: a hard wall-clock deadline for plain MIPs of large models;
 * ``mip_worker``: the decomposition's MIPs in a child process stopped when

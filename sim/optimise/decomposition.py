@@ -86,6 +86,7 @@ from sim.optimise.problem import (
     restrict_options,
 )
 from sim.optimise.repair import improve_plan, repair_plan
+from sim.optimise.smoothing import FINE_SCHEDULE, FULL_SCHEDULE, smoothed_prices
 
 __all__ = ["DecompositionStats", "LagrangianModel", "solve_decomposition"]
 
@@ -157,6 +158,10 @@ STALL_MIN_STEPS = 4
 #: 136 s. Smaller problems (the city model at 10^4 firms has 3·10^4 pairs)
 #: keep their MIPs in process, without the child's start-up.
 GUARD_PAIRS = 100_000
+#: share of the time left that level 0 of a model too large for one LP
+#: spends on smoothed-dual prices before sifting (at 10^6 city firms about
+#: 13 s of 60 s; sampled levels use all of their own share)
+SMOOTH_SHARE = 0.3
 
 # ---------------------------------------------------------------------------
 # Compiled model
@@ -396,6 +401,27 @@ class LagrangianModel:
             r = fam.rows_at(idx, ch)
             act += np.bincount(np.where(r >= 0, r, self.m), weights=v, minlength=self.m + 1)
         return act[: self.m]
+
+    def expected_activity(self, weights: FloatArray) -> FloatArray:
+        """Row activity ``Σ_io w_io a_rio`` of a fractional plan ``weights`` ``(n, O)``.
+
+        With one-hot weights this is :meth:`activity`; with soft-max weights
+        it is the gradient term of the smoothed dual (:mod:`sim.optimise.smoothing`).
+        Unavailable pairs must have weight 0.
+        """
+        m = self.m
+        act = np.zeros(m + 1)
+        for fam in self.families:
+            if fam.rows is None:
+                act[fam.offset] += float((weights * fam.values).sum())
+            elif fam.rows.ndim == 1:
+                per_unit = (weights * fam.values).sum(axis=1)
+                act += np.bincount(np.where(fam.rows >= 0, fam.rows, m), weights=per_unit,
+                                   minlength=m + 1)
+            else:
+                act += np.bincount(np.where(fam.rows >= 0, fam.rows, m).ravel(),
+                                   weights=(weights * fam.values).ravel(), minlength=m + 1)
+        return act[:m]
 
     def violation(self, act: FloatArray) -> FloatArray:
         """Per-row shortfall/excess of an activity vector (≥ 0)."""
@@ -748,6 +774,7 @@ class _LPState:
     converged: bool
     infeasible: bool
     steps: int
+    smoothed: bool = False  # prices from the smoothed dual only, no sifting
 
 
 def _artificial_tol(model: LagrangianModel) -> FloatArray:
@@ -997,14 +1024,19 @@ def _solve_lp(
     # half the size (at 10^6 phased city firms, 18,756 sampled units × 23
     # options ran out of the level's 20 s)
     direct_ok = int(model.available.sum()) <= DIRECT_LP_PAIRS / (2.0 if level else 1.0)
+    # a level too large for one LP gets smoothed-dual prices (see sim.optimise.smoothing)
+    smooth = m > 0 and not direct_ok
+    schedule = FULL_SCHEDULE
     if m and n > 8 * k0 and left() > 0:
         idx = np.sort(rng.choice(n, size=n // 8, replace=False))
         sub = model.subsample(idx, idx.size / n)
         t_sub = time.perf_counter() + 0.5 * left()
         st = _solve_lp(sub, lam, k0=k0, deadline=t_sub, rng=rng, emit=emit, level=level + 1)
         lam = st.lam
+        schedule = FINE_SCHEDULE if st.smoothed else FULL_SCHEDULE
+        how = "smoothed dual" if st.smoothed else f"{st.steps} steps"
         emit("sample", f"level {level + 1}: prices from {idx.size} sampled units "
-             f"({st.steps} steps{'' if st.converged else ', not converged'})")
+             f"({how}{'' if st.converged else ', not converged'})")
     elif m and n > k0 and left() > 0:
         sample = np.sort(rng.choice(n, size=k0, replace=False))
         res = _solve_core(
@@ -1015,6 +1047,25 @@ def _solve_lp(
         if res.status == "optimal":
             lam = res.lam
         emit("sample", f"level {level + 1}: LP on {k0} sampled units: {res.status}")
+
+    if smooth and left() > 0:
+        t_smooth = time.perf_counter()
+        share = 1.0 if level else SMOOTH_SHARE
+        lam, val_s = smoothed_prices(model, lam, t_smooth + share * left(), schedule)
+        msg = (f"level {level}: smoothed dual prices in {time.perf_counter() - t_smooth:.1f}s, "
+               f"L {val_s:.8g}")
+        if level:
+            # a sampled level only hands its prices up, and level 0 is smoothed
+            # next: at 10^6 city firms this took 5 s where sifting used the
+            # level's whole share (28 s of 60 s) without converging
+            emit("smooth", msg)
+            d = model.reduced(lam)
+            return _LPState(lam, d.argmax(axis=1), np.zeros(0, dtype=np.int64), None,
+                            float("nan"), False, False, 0, smoothed=True)
+        if on_bound is not None:
+            on_bound(val_s, msg)
+        else:
+            emit("smooth", msg)
 
     # starting prices, with capacity-like rows at their exact minimisers
     pairs = _capacity_pairs(model)
