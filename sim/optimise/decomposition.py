@@ -160,7 +160,7 @@ STALL_MIN_STEPS = 4
 GUARD_PAIRS = 100_000
 #: share of the time left that level 0 of a model too large for one LP
 #: spends on smoothed-dual prices before sifting (at 10^6 city firms about
-#: 13 s of 60 s; sampled levels use all of their own share)
+#: 15 s of 60 s; sampled levels use all of their own share)
 SMOOTH_SHARE = 0.3
 
 # ---------------------------------------------------------------------------
@@ -1013,6 +1013,12 @@ def _solve_lp(
     options that can become best, fixes every other unit at its best option,
     and solves the boxed core LP: this minimises ``L`` exactly over the box.
     A step that ends strictly inside the box has reached ``min L``.
+
+    A level with more pairs than one LP can take (``DIRECT_LP_PAIRS``, half
+    of it on a sampled level) first minimises the smoothed dual from its
+    starting prices (:func:`~sim.optimise.smoothing.smoothed_prices`): a
+    sampled level then returns those prices (``smoothed``), level 0 sifts on
+    from them.
     """
     n, n_opt, m = model.n, model.n_options, model.m
 
