@@ -42,6 +42,7 @@ __all__ = [
     "receive_before",
     "run_with_deadline",
     "start_python_child",
+    "stop_child",
 ]
 
 
@@ -92,11 +93,7 @@ def run_with_deadline(
             f"the solver process ended without an answer (exit code {ended.exit_code})"
         ) from None
     finally:
-        if child.poll() is None:
-            child.kill()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            child.wait(timeout=10)
-        conn.close()
+        stop_child(child, conn)
 
 
 class ChildEnded(Exception):
@@ -129,6 +126,14 @@ def receive_before(
             return message
         if child.poll() is not None and not conn.poll():
             raise ChildEnded(child.returncode)
+
+
+def stop_child(child: subprocess.Popen[bytes], conn: Connection) -> None:
+    """Kill ``child`` if it still runs, reap it (up to 10 s) and close ``conn``."""
+    if child.poll() is None:
+        child.kill()
+    _exit_code(child, wait=10.0)
+    conn.close()
 
 
 def _exit_code(child: subprocess.Popen[bytes], wait: float = 5.0) -> int | None:

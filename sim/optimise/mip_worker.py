@@ -38,6 +38,7 @@ from sim.optimise.deadline import (
     peak_rss_mb,
     receive_before,
     start_python_child,
+    stop_child,
 )
 from sim.optimise.problem import FloatArray
 
@@ -222,13 +223,8 @@ class MipWorker:
         return self._proc is not None and self._proc.poll() is None
 
     def _kill(self) -> None:
-        if self._proc is not None:
-            if self._proc.poll() is None:
-                self._proc.kill()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self._proc.wait(timeout=10)
-        if self._conn is not None:
-            self._conn.close()
+        if self._proc is not None and self._conn is not None:
+            stop_child(self._proc, self._conn)
         self._proc = self._conn = None
 
     def _answered(self, answer: MipAnswer, seconds: float) -> MipAnswer:

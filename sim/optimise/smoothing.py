@@ -95,11 +95,11 @@ def smoothed_prices(
         when nothing better was found), and that ``L``.
     """
     lam0 = model.clip(np.asarray(lam0, dtype=float))
-    best_val, _ = model.dual_value(lam0)
-    best_lam = lam0
     if model.m == 0:
-        return best_lam, best_val
-    cost_size = np.abs(np.where(model.available, model.c, 0.0)).max(axis=1)
+        return lam0, model.dual_value(lam0)[0]
+    # the first evaluation is at lam0 itself and sets the best so far
+    best_val, best_lam = np.inf, lam0
+    cost_size = np.abs(model.c).max(axis=1)  # c is 0 on unavailable pairs
     cost_size = np.maximum(cost_size, 1e-9 * max(1.0, float(cost_size.max(initial=0.0))))
     # one price unit per row: its starting size, or a small natural price
     natural = float(np.median(cost_size)) / np.maximum(model.row_typical, 1e-12)
@@ -125,4 +125,6 @@ def smoothed_prices(
         except _OutOfTime:
             break
         mu = result.x
+    if not np.isfinite(best_val):  # out of time before the first evaluation
+        best_val = model.dual_value(best_lam)[0]
     return best_lam, best_val
