@@ -109,16 +109,16 @@ def receive_before(
 ) -> tuple[str, Any] | None:
     """The child's next message ``(kind, payload)``, or None once ``end`` passes.
 
-    ``end`` is a :func:`time.monotonic` time. Raises :class:`ChildEnded` when
-    the child is gone first. The connection can report end of file a moment
-    before the dead child can be reaped, so the exit code is waited for
-    (a few seconds at most) rather than read at once.
+    ``end`` is a :func:`time.monotonic` time; a message already waiting is
+    returned even when ``end`` has passed, so an ``end`` of now polls.
+    Raises :class:`ChildEnded` when the child is gone first. The connection
+    can report end of file a moment before the dead child can be reaped, so
+    the exit code is waited for (a few seconds at most) rather than read at
+    once.
     """
     while True:
         left = end - time.monotonic()
-        if left <= 0:
-            return None
-        if conn.poll(min(left, 0.25)):
+        if conn.poll(min(max(left, 0.0), 0.25)):  # looks at least once, even past ``end``
             try:
                 message: tuple[str, Any] = conn.recv()
             except (EOFError, OSError):
@@ -126,6 +126,8 @@ def receive_before(
             return message
         if child.poll() is not None and not conn.poll():
             raise ChildEnded(child.returncode)
+        if left <= 0:
+            return None
 
 
 def stop_child(child: subprocess.Popen[bytes], conn: Connection) -> None:

@@ -69,6 +69,8 @@ import scipy.sparse as sp
 from sim.optimise.highs_backend import new_highs, run_interruptible
 from sim.optimise.mip_worker import (
     LpArrays,
+    MipAnswer,
+    MipWorker,
     active_worker,
     guarded_mips,
     mip_grace,
@@ -162,6 +164,10 @@ GUARD_PAIRS = 100_000
 #: spends on smoothed-dual prices before sifting (at 10^6 city firms about
 #: 15 s of 60 s; sampled levels use all of their own share)
 SMOOTH_SHARE = 0.3
+#: from this many available pairs on (and up to :data:`DIRECT_LP_PAIRS`),
+#: level 0 solves its whole LP in a child process while it sifts
+#: (:class:`_BackgroundLP`); below, the child's start-up (~1 s) is not worth it
+BACKGROUND_LP_PAIRS = 100_000
 
 # ---------------------------------------------------------------------------
 # Compiled model
@@ -635,9 +641,8 @@ def _solve_core(
         model, units, allowed, fixed_choice, fixed_mask,
         integer=integer, artificial=artificial, rhs_scale=rhs_scale, box=box,
     )
-    k, n_opt, m = units.shape[0], model.n_options, model.m
-    colmap, allowed, nx, n_before_art = core.colmap, core.allowed, core.nx, core.n_before_art
-    ncol = core.lp.num_col_
+    k = units.shape[0]
+    colmap, ncol = core.colmap, core.lp.num_col_
     options: dict[str, Any] = {"time_limit": max(0.05, float(time_limit))}
     if integer:
         options["mip_rel_gap"] = float(mip_gap)
@@ -654,6 +659,17 @@ def _solve_core(
     else:
         limit = float(options["time_limit"])
         ans = worker.solve(LpArrays.from_highs(core.lp), options, xs, limit + mip_grace(limit))
+    return _read_answer(model, core, k, ans, integer, t0)
+
+
+def _read_answer(
+    model: LagrangianModel, core: _CoreLP, k: int, ans: MipAnswer, integer: bool, t0: float
+) -> _CoreResult:
+    """HiGHS' answer on a core model (:func:`_build_core`, ``k`` units) as a
+    :class:`_CoreResult`, timed from ``t0`` (:func:`time.perf_counter`)."""
+    n_opt, m = model.n_options, model.m
+    allowed, nx, n_before_art = core.allowed, core.nx, core.n_before_art
+    ncol = core.lp.num_col_
     status = ans.status
     x = np.full((k, n_opt), np.nan)
     lam = np.zeros(m)
@@ -796,24 +812,80 @@ def _solve_direct(
     infeasible.
     """
     n, n_opt = model.n, model.n_options
-    units = np.arange(n)
     res = _solve_core(
-        model, units, np.ones((n, n_opt), dtype=bool), np.zeros(n, dtype=np.int64),
+        model, np.arange(n), np.ones((n, n_opt), dtype=bool), np.zeros(n, dtype=np.int64),
         np.zeros(n, dtype=bool), integer=False, artificial=True, time_limit=time_limit,
         highs_options=DIRECT_LP_OPTIONS,
     )
+    return _direct_state(model, res, level, "", emit, on_bound)
+
+
+def _direct_state(
+    model: LagrangianModel,
+    res: _CoreResult,
+    level: int,
+    where: str,
+    emit: Callable[[str, str], None],
+    on_bound: Callable[[float, str], None] | None,
+) -> _LPState | None:
+    """The price level's state from a direct LP's result (``None`` unless optimal);
+    ``where`` says where it was solved, for the progress message."""
+    n = model.n
     if res.status != "optimal":
-        emit("sift", f"level {level}: direct LP on {n} units: {res.status}")
+        emit("sift", f"level {level}: direct LP on {n} units{where}: {res.status}")
         return None
     choice = np.argmax(np.nan_to_num(res.x, nan=-1.0), axis=1)
     infeasible = bool(np.any(res.extra_used > _artificial_tol(model)))
     val_l, _ = model.dual_value(res.lam)
-    msg = f"level {level}: direct LP on {n} units in {res.seconds:.1f}s, L {val_l:.8g}"
+    msg = f"level {level}: direct LP on {n} units{where} in {res.seconds:.1f}s, L {val_l:.8g}"
     if on_bound is not None and not infeasible:
         on_bound(val_l, msg)
     else:
         emit("sift", msg)
-    return _LPState(res.lam, choice, units, res.x, res.value, True, infeasible, 1)
+    return _LPState(res.lam, choice, np.arange(n), res.x, res.value, True, infeasible, 1)
+
+
+class _BackgroundLP:
+    """The direct LP solved in a child process while this process sifts.
+
+    HiGHS' simplex uses one core; on a 2-core machine the other one is free.
+    Level 0 of a model with at most :data:`DIRECT_LP_PAIRS` pairs starts its
+    whole LP here at once and sifts meanwhile: if sifting converges first
+    (random and MMKP-like models) the child is stopped; if not (the city
+    model, whose units are nearly tied between years) the LP's answer is
+    taken as soon as it comes, instead of after :data:`DIRECT_AFTER_STEPS`
+    sifting steps plus the LP's own time.
+    """
+
+    def __init__(self, model: LagrangianModel, time_limit: float) -> None:
+        n, n_opt = model.n, model.n_options
+        self.t0 = time.perf_counter()
+        self.core = _build_core(
+            model, np.arange(n), np.ones((n, n_opt), dtype=bool), np.zeros(n, dtype=np.int64),
+            np.zeros(n, dtype=bool), integer=False, artificial=True,
+        )
+        options: dict[str, Any] = {"time_limit": max(0.05, float(time_limit))}
+        options.update(DIRECT_LP_OPTIONS)
+        self.worker = MipWorker()
+        self.worker.submit(LpArrays.from_highs(self.core.lp), options)
+        self.model = model
+        self.error = ""
+
+    def result(self, wait: float) -> _CoreResult | None:
+        """The LP's result if it comes within ``wait`` seconds (0: only look)."""
+        try:
+            ans = self.worker.collect(wait)
+        except RuntimeError as exc:  # the child failed: the caller sifts on
+            ans = MipAnswer("error", None, float("nan"), -np.inf,
+                            time.perf_counter() - self.t0, stopped=True)
+            self.error = str(exc)
+        if ans is None:
+            return None
+        return _read_answer(self.model, self.core, self.model.n, ans, False, self.t0)
+
+    def close(self) -> None:
+        """Stop the child, whether or not it is still solving."""
+        self.worker.close()
 
 
 @dataclass
@@ -1003,7 +1075,9 @@ def _solve_lp(
     over all its units instead (:func:`_solve_direct`): on models such as the
     city model, whose ratio-KPI and phase rows touch every option and whose
     units are nearly tied between years, sifting needs many steps while
-    HiGHS' simplex on the whole LP is quick.
+    HiGHS' simplex on the whole LP is quick. From :data:`BACKGROUND_LP_PAIRS`
+    pairs on, level 0 starts that LP at once in a child process and sifts
+    meanwhile (:class:`_BackgroundLP`); the first to finish gives the prices.
 
     Starting prices come from the same method applied to a random eighth of
     the units (right-hand sides scaled; recursively), or for mid sizes from
@@ -1020,6 +1094,41 @@ def _solve_lp(
     sampled level then returns those prices (``smoothed``), level 0 sifts on
     from them.
     """
+    n, m = model.n, model.m
+    direct_ok = int(model.available.sum()) <= DIRECT_LP_PAIRS / (2.0 if level else 1.0)
+    background = None
+    if (level == 0 and direct_ok and m and n > k0
+            and int(model.available.sum()) >= BACKGROUND_LP_PAIRS
+            and deadline > time.perf_counter()):
+        background = _BackgroundLP(model, deadline - time.perf_counter())
+        emit("sift", f"level 0: direct LP on {n} units started in a child process")
+    try:
+        return _sift_level(
+            model, lam0, k0=k0, deadline=deadline, rng=rng, emit=emit, on_bound=on_bound,
+            incumbent_hook=incumbent_hook, stop=stop, may_stall=may_stall, level=level,
+            background=background,
+        )
+    finally:
+        if background is not None:
+            background.close()
+
+
+def _sift_level(
+    model: LagrangianModel,
+    lam0: FloatArray,
+    *,
+    k0: int,
+    deadline: float,
+    rng: np.random.Generator,
+    emit: Callable[[str, str], None],
+    on_bound: Callable[[float, str], None] | None,
+    incumbent_hook: Callable[[int, FloatArray, IntArray, FloatArray], None] | None,
+    stop: Callable[[], bool] | None,
+    may_stall: Callable[[], bool] | None,
+    level: int,
+    background: _BackgroundLP | None,
+) -> _LPState:
+    """The body of :func:`_solve_lp`, with the direct LP in ``background`` (if any)."""
     n, n_opt, m = model.n, model.n_options, model.m
 
     def left() -> float:
@@ -1054,6 +1163,11 @@ def _solve_lp(
             lam = res.lam
         emit("sample", f"level {level + 1}: LP on {k0} sampled units: {res.status}")
 
+    if background is not None and (got := background.result(0.0)) is not None:
+        direct = _direct_state(model, got, level, " in a child process", emit, on_bound)
+        if direct is not None:
+            return direct
+        background = None
     if smooth and left() > 0:
         t_smooth = time.perf_counter()
         share = 1.0 if level else SMOOTH_SHARE
@@ -1153,7 +1267,15 @@ def _solve_lp(
             # every unit is free and artificial slack is still needed: infeasible LP
             converged = infeasible = True
             break
-        if direct_ok and steps == DIRECT_AFTER_STEPS and left() > 0:
+        if background is not None:
+            # after DIRECT_AFTER_STEPS steps, wait for the child's LP
+            got = background.result(left() if steps >= DIRECT_AFTER_STEPS else 0.0)
+            if got is not None:
+                direct = _direct_state(model, got, level, " in a child process", emit, on_bound)
+                if direct is not None:
+                    return direct
+                background = None  # it failed: sift on
+        elif direct_ok and steps == DIRECT_AFTER_STEPS and left() > 0:
             direct = _solve_direct(model, left(), level, emit, on_bound)
             if direct is not None:
                 return direct

@@ -212,6 +212,8 @@ class MipWorker:
         self._proc: subprocess.Popen[bytes] | None = None
         self._conn: Connection | None = None
         self._fresh = True  # the child has not answered yet: allow START_SECONDS
+        self._sent_at = time.perf_counter()  # when the model in work was sent
+        self._best: tuple[FloatArray, float] | None = None  # its last streamed plan
         self._start()
 
     def _start(self) -> None:
@@ -254,37 +256,66 @@ class MipWorker:
         improving plan it streamed (if any) is returned with ``stopped``; a
         fresh child is started for the next call.
         """
+        self.submit(model, options, start)
+        answer = self.collect(wait + (START_SECONDS if self._fresh else 0.0))
+        if answer is None:
+            self.stopped += 1
+            answer = self.abandon()
+        return answer
+
+    def submit(self, model: LpArrays, options: dict[str, Any],
+               start: FloatArray | None = None) -> None:
+        """Send a model to the child and return at once (see :meth:`collect`).
+
+        Lets the caller work on while the child solves: the decomposition
+        sifts in this process while the child solves the whole LP.
+        """
         if not self._alive():
             self._kill()
             self._start()
-        assert self._conn is not None and self._proc is not None
-        t0 = time.perf_counter()
-        end = time.monotonic() + wait + (START_SECONDS if self._fresh else 0.0)
-        best: tuple[FloatArray, float] | None = None
+        assert self._conn is not None
+        self._sent_at = time.perf_counter()
+        self._best = None
         self._conn.send(("solve", model, options, start))
+
+    def collect(self, wait: float) -> MipAnswer | None:
+        """The answer to the model last submitted, if it comes within ``wait`` s.
+
+        Returns None when it has not come yet (the child works on; call again,
+        or :meth:`abandon`); ``wait`` 0 only looks. If the child died (counted
+        in :attr:`crashed`), returns its last streamed plan with ``stopped``
+        and starts a fresh child.
+        """
+        assert self._conn is not None and self._proc is not None
+        end = time.monotonic() + max(0.0, wait)
         try:
             while (message := receive_before(self._conn, self._proc, end)) is not None:
                 self._fresh = False
                 kind, payload = message
                 if kind == "improving":
-                    best = payload
+                    self._best = payload
                 elif kind == "done":
-                    return self._answered(payload, time.perf_counter() - t0)
+                    return self._answered(payload, time.perf_counter() - self._sent_at)
                 else:
                     self._kill()
                     raise RuntimeError(f"the MIP worker failed: {payload}")
-            self.stopped += 1
         except ChildEnded as ended:
             if self._fresh:
                 self._kill()
                 raise RuntimeError(f"the MIP worker process ended before its first answer "
                                    f"(exit code {ended.exit_code})") from None
             self.crashed += 1
+            return self.abandon()
+        return None
+
+    def abandon(self) -> MipAnswer:
+        """Stop the model in work: kill the child, start a fresh one, and return
+        the last improving plan it streamed (``stopped``; no plan: ``no_solution``)."""
         self._kill()
         self._start()
-        values, objective = best if best is not None else (None, float("nan"))
+        values, objective = self._best if self._best is not None else (None, float("nan"))
         return MipAnswer("feasible" if values is not None else "no_solution", values,
-                         objective, -np.inf, time.perf_counter() - t0, stopped=True)
+                         objective, -np.inf, time.perf_counter() - self._sent_at, stopped=True)
 
 
 def _serve(conn: Connection) -> None:

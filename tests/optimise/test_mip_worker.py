@@ -18,9 +18,10 @@ from choice_factories import MMKP_DIR, run_script_without_main_guard
 
 from sim.optimise import decomposition, mip_worker
 from sim.optimise.decomposition import LagrangianModel, _build_core, solve_decomposition
+from sim.optimise.highs_backend import solve_highs
 from sim.optimise.mip_worker import LpArrays, MipWorker, guarded_mips, solve_in_process
 from sim.optimise.mmkp import read_khan
-from sim.optimise.problem import ChoiceProblem
+from sim.optimise.problem import ChoiceProblem, ProgressEvent
 from sim.optimise.verify import check
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -187,3 +188,82 @@ def test_a_child_that_dies_mid_solve_counts_as_crashed_and_keeps_its_plan() -> N
         assert answer.seconds < 20.0  # noticed at once, not after the 60 s wait
         assert answer.status == "feasible" and answer.col_value is not None
         assert _plan_value(model, answer.col_value)[1]
+
+
+def test_a_submitted_model_can_be_looked_at_collected_or_abandoned() -> None:
+    """``submit`` returns at once; ``collect(0)`` only looks; the answer equals
+    the in-process one; ``abandon`` stops a model still in work."""
+    model = LagrangianModel(random_choice_problem(300, 5, 6))
+    n, n_opt = model.n, model.n_options
+    core = _build_core(
+        model, np.arange(n), np.ones((n, n_opt), dtype=bool), np.zeros(n, dtype=np.int64),
+        np.zeros(n, dtype=bool), integer=False, artificial=True,
+    )
+    lp = LpArrays.from_highs(core.lp)
+    here = solve_in_process(lp, {"time_limit": 30.0})
+    with MipWorker() as worker:
+        start = time.perf_counter()
+        worker.submit(lp, {"time_limit": 30.0})
+        first_look = worker.collect(0.0)
+        assert time.perf_counter() - start < 1.0  # the fresh child is still importing
+        assert first_look is None
+        there = worker.collect(60.0)
+        assert there is not None and there.status == here.status == "optimal"
+        assert there.objective == pytest.approx(here.objective, rel=1e-12)
+        assert there.row_dual is not None and here.row_dual is not None
+        np.testing.assert_allclose(there.row_dual, here.row_dual, rtol=1e-9, atol=1e-9)
+        # a MIP that runs for long: looking does not stop it, abandoning does
+        _, slow = _full_mip(random_choice_problem(3000, 8, 7))
+        worker.submit(slow, {"time_limit": 600.0, "mip_rel_gap": 0.0})
+        assert worker.collect(0.5) is None
+        old = worker._proc
+        stopped = worker.abandon()
+        assert stopped.stopped and stopped.status in ("feasible", "no_solution")
+        assert old is not None and old.poll() is not None  # killed and reaped
+        assert worker.stopped == worker.crashed == 0  # abandoning is the caller's choice
+        assert worker.solve(lp, {"time_limit": 30.0}, None, 60.0).status == "optimal"
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_lp_solved_in_a_child_while_sifting_gives_the_same_optimum(
+    monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """With the background threshold lowered, level 0 starts its whole LP in a
+    child, sifts one step, then waits for and uses the child's LP; the
+    decomposition still proves HiGHS' optimum."""
+    monkeypatch.setattr(decomposition, "BACKGROUND_LP_PAIRS", 100)
+    monkeypatch.setattr(decomposition, "DIRECT_AFTER_STEPS", 1)
+    problem = policy_like_problem(1500, seed)
+    events: list[ProgressEvent] = []
+    sol = solve_decomposition(problem, time_limit=60, gap_tol=1e-6, core_size=200,
+                              progress=events.append)
+    messages = [e.message for e in events]
+    assert "level 0: direct LP on 1500 units started in a child process" in messages
+    took = [m for m in messages if m.startswith("level 0: direct LP on 1500 units in a child")]
+    converged_first = any("0 rows at the box, 0 violators" in m for m in messages
+                          if m.startswith("level 0 step 1:"))
+    assert took or converged_first
+    exact = solve_highs(problem, time_limit=120, mip_gap=1e-9)
+    assert sol.status == "optimal"
+    assert sol.objective == pytest.approx(exact.objective, rel=1e-6)
+
+
+def test_a_failed_lp_in_the_child_leaves_the_sifting_to_finish(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The child's LP stops after one simplex iteration (not optimal): it is
+    reported, and sifting alone still proves HiGHS' optimum."""
+    monkeypatch.setattr(decomposition, "BACKGROUND_LP_PAIRS", 100)
+    monkeypatch.setattr(decomposition, "DIRECT_AFTER_STEPS", 1)
+    monkeypatch.setattr(decomposition, "DIRECT_LP_OPTIONS", {"simplex_iteration_limit": 1})
+    problem = policy_like_problem(1500, 2)
+    events: list[ProgressEvent] = []
+    sol = solve_decomposition(problem, time_limit=60, gap_tol=1e-6, core_size=200,
+                              progress=events.append)
+    messages = [e.message for e in events]
+    failed = [m for m in messages if m.startswith("level 0: direct LP on 1500 units in a child")]
+    assert failed and all(not m.endswith("optimal") and " L " not in m for m in failed)
+    assert any(m.startswith("level 0 step 2:") for m in messages)  # sifting went on
+    exact = solve_highs(problem, time_limit=120, mip_gap=1e-9)
+    assert sol.status == "optimal"
+    assert sol.objective == pytest.approx(exact.objective, rel=1e-6)
