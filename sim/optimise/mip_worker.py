@@ -308,11 +308,13 @@ class MipWorker:
             return self.abandon()
         return None
 
-    def abandon(self) -> MipAnswer:
-        """Stop the model in work: kill the child, start a fresh one, and return
-        the last improving plan it streamed (``stopped``; no plan: ``no_solution``)."""
+    def abandon(self, restart: bool = True) -> MipAnswer:
+        """Stop the model in work: kill the child, start a fresh one (``restart``),
+        and return the last improving plan it streamed (``stopped``; no plan:
+        ``no_solution``)."""
         self._kill()
-        self._start()
+        if restart:
+            self._start()
         values, objective = self._best if self._best is not None else (None, float("nan"))
         return MipAnswer("feasible" if values is not None else "no_solution", values,
                          objective, -np.inf, time.perf_counter() - self._sent_at, stopped=True)

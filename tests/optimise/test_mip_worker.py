@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -267,3 +268,69 @@ def test_a_failed_lp_in_the_child_leaves_the_sifting_to_finish(
     exact = solve_highs(problem, time_limit=120, mip_gap=1e-9)
     assert sol.status == "optimal"
     assert sol.objective == pytest.approx(exact.objective, rel=1e-6)
+
+
+class _CountedWorker(MipWorker):
+    """A MipWorker that remembers every instance, to check that all are stopped."""
+
+    made: ClassVar[list[MipWorker]] = []
+
+    def __init__(self) -> None:
+        super().__init__()
+        _CountedWorker.made.append(self)
+
+
+def _force_whole_mip(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole MIP starts at the first neighbourhood step, in a counted child."""
+    monkeypatch.setattr(decomposition, "BOUND_MIP_SECONDS_PER_PAIR", 0.0)
+    monkeypatch.setattr(decomposition, "MipWorker", _CountedWorker)
+    _CountedWorker.made = []
+
+
+@pytest.mark.parametrize("size_seed", [(1000, 5), (2000, 1)])
+def test_the_whole_mip_in_a_child_gives_its_bound_and_the_optimum(
+    monkeypatch: pytest.MonkeyPatch, size_seed: tuple[int, int]
+) -> None:
+    """No exact core MIP (``exact_pairs=0``): the neighbourhood search runs while
+    HiGHS solves the whole problem in a child; its bound proves HiGHS' optimum.
+    (Plain HiGHS solves these in 2–4 s.)"""
+    _force_whole_mip(monkeypatch)
+    problem = random_choice_problem(size_seed[0], 6, size_seed[1])
+    events: list[ProgressEvent] = []
+    sol = solve_decomposition(problem, time_limit=60, gap_tol=1e-6, exact_pairs=0,
+                              progress=events.append)
+    messages = [e.message for e in events]
+    pairs = int(problem.available.sum())
+    assert (f"HiGHS on the whole problem ({pairs} pairs) started in a child process, "
+            "for its bound") in messages
+    answered = [m for m in messages if m.startswith("HiGHS on the whole problem in a child")]
+    assert len(answered) == 1 and "optimal in" in answered[0] and "bound" in answered[0]
+    assert any(m.startswith("heuristic MIP on") for m in messages)  # the search ran meanwhile
+    exact = solve_highs(problem, time_limit=120, mip_gap=1e-9)
+    assert sol.status == "optimal" and sol.gap <= 1e-6
+    assert sol.objective == pytest.approx(exact.objective, rel=1e-6)
+    check(problem, sol)
+    assert all(w._proc is None for w in _CountedWorker.made)  # every child stopped
+
+
+def test_a_whole_mip_that_does_not_answer_in_time_leaves_the_bound_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The child is given no time past the deadline and must be stopped: the
+    solve ends on time with the LP's bound, says so, and leaves no child."""
+    _force_whole_mip(monkeypatch)
+    monkeypatch.setattr(decomposition, "BOUND_MIP_TIME_SHARE", 10.0)  # it would run past the end
+    monkeypatch.setattr(decomposition, "BOUND_MIP_WAIT", 0.0)
+    problem = random_choice_problem(20_000, 8, 7)  # HiGHS does not close it in seconds
+    events: list[ProgressEvent] = []
+    start = time.perf_counter()
+    sol = solve_decomposition(problem, time_limit=12, gap_tol=0.0, exact_pairs=0,
+                              progress=events.append)
+    assert time.perf_counter() - start < 25.0
+    messages = [e.message for e in events]
+    stopped = [m for m in messages if m.startswith("HiGHS on the whole problem in a child")]
+    assert len(stopped) == 1 and stopped[0].endswith("stopped (no bound)")
+    lp_bound = min(e.bound for e in events if e.phase in ("sift", "smooth") and e.bound == e.bound)
+    assert sol.bound == pytest.approx(lp_bound, rel=1e-12)  # bound from prices only
+    check(problem, sol)
+    assert all(w._proc is None for w in _CountedWorker.made)
