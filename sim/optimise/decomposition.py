@@ -910,16 +910,14 @@ class _WholeInChild:
                 xs[cols] = 1.0
         self.worker = MipWorker()
         self.worker.submit(LpArrays.from_highs(self.core.lp), full, xs)
-        self.error = ""
 
     def result(self, wait: float) -> _CoreResult | None:
         """The result if it comes within ``wait`` seconds (0: only look)."""
         try:
             ans = self.worker.collect(wait)
-        except RuntimeError as exc:  # the child failed: the caller works on without it
+        except RuntimeError:  # the child failed: the caller works on without it
             ans = MipAnswer("error", None, float("nan"), -np.inf,
                             time.perf_counter() - self.t0, stopped=True)
-            self.error = str(exc)
         if ans is None:
             return None
         return self._read(ans)
