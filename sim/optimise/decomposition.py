@@ -892,9 +892,13 @@ class _WholeInChild:
         time_limit: float,
         options: dict[str, int | float | str] | None = None,
         start: IntArray | None = None,
+        peaks: list[float] | None = None,
     ) -> None:
+        """Start the solve; ``peaks`` receives the child's peak memory (MB) on
+        :meth:`close`, when it has answered (a stopped child cannot tell)."""
         n, n_opt = model.n, model.n_options
         self.t0 = time.perf_counter()
+        self.peaks = peaks
         self.model, self.integer = model, integer
         self.core = _build_core(
             model, np.arange(n), np.ones((n, n_opt), dtype=bool), np.zeros(n, dtype=np.int64),
@@ -932,6 +936,9 @@ class _WholeInChild:
 
     def close(self) -> None:
         """Stop the child, whether or not it is still solving."""
+        if self.peaks is not None and self.worker.peak_mb > 0:
+            self.peaks.append(self.worker.peak_mb)
+            self.peaks = None  # closing twice records once
         self.worker.close()
 
 
@@ -1114,6 +1121,7 @@ def _solve_lp(
     stop: Callable[[], bool] | None = None,
     may_stall: Callable[[], bool] | None = None,
     level: int = 0,
+    child_peaks: list[float] | None = None,
 ) -> _LPState:
     """Minimise ``L(λ)`` (= solve the LP relaxation) by trust-region sifting.
 
@@ -1125,6 +1133,7 @@ def _solve_lp(
     HiGHS' simplex on the whole LP is quick. From :data:`BACKGROUND_LP_PAIRS`
     pairs on, level 0 starts that LP at once in a child process and sifts
     meanwhile (:class:`_WholeInChild`); the first to finish gives the prices.
+    ``child_peaks`` receives that child's peak memory (MB).
 
     Starting prices come from the same method applied to a random eighth of
     the units (right-hand sides scaled; recursively), or for mid sizes from
@@ -1148,7 +1157,7 @@ def _solve_lp(
             and int(model.available.sum()) >= BACKGROUND_LP_PAIRS
             and deadline > time.perf_counter()):
         background = _WholeInChild(model, integer=False, time_limit=deadline - time.perf_counter(),
-                                   options=DIRECT_LP_OPTIONS)
+                                   options=DIRECT_LP_OPTIONS, peaks=child_peaks)
         emit("sift", f"level 0: direct LP on {n} units started in a child process")
     try:
         return _sift_level(
@@ -1395,16 +1404,22 @@ def solve_decomposition(
     """
     if guard_mips is None:
         guard_mips = int(problem.available.sum()) >= GUARD_PAIRS
-    with guarded_mips(guard_mips) as worker, contextlib.ExitStack() as children:
-        sol = _solve_decomposition(
-            problem, time_limit=time_limit, gap_tol=gap_tol, progress=progress, seed=seed,
-            core_size=core_size, exact_pairs=exact_pairs, probe_pairs=probe_pairs,
-            children=children,
-        )
+    child_peaks: list[float] = []
+    with guarded_mips(guard_mips) as worker:
+        with contextlib.ExitStack() as children:
+            sol = _solve_decomposition(
+                problem, time_limit=time_limit, gap_tol=gap_tol, progress=progress, seed=seed,
+                core_size=core_size, exact_pairs=exact_pairs, probe_pairs=probe_pairs,
+                children=children, child_peaks=child_peaks,
+            )
+        if worker is not None or child_peaks:
+            # the MIP worker runs beside either whole-problem child (never
+            # both: the LP's is stopped before the whole MIP starts)
+            both = (worker.peak_mb if worker is not None else 0.0) + max(child_peaks, default=0.0)
+            sol.solver_info["child_peak_mb"] = f"{both:.1f}"
         if worker is not None:
             sol.solver_info["mips_stopped"] = str(worker.stopped)
             sol.solver_info["mips_crashed"] = str(worker.crashed)
-            sol.solver_info["child_peak_mb"] = f"{worker.peak_mb:.1f}"
             notes = []
             if worker.stopped:
                 notes.append(f"{worker.stopped} HiGHS MIP(s) overran their time limit and "
@@ -1427,9 +1442,11 @@ def _solve_decomposition(
     exact_pairs: int,
     probe_pairs: int,
     children: contextlib.ExitStack,
+    child_peaks: list[float],
 ) -> Solution:
     """:func:`solve_decomposition` once its MIPs' worker (if any) is set up;
-    child processes it starts are closed by ``children``."""
+    child processes it starts are closed by ``children`` and report their
+    peak memory (MB) to ``child_peaks``."""
     t_start = time.perf_counter()
     deadline = t_start + float(time_limit)
     stats = DecompositionStats()
@@ -1532,6 +1549,7 @@ def _solve_decomposition(
     lp = _solve_lp(
         model, np.zeros(m), k0=k0, deadline=deadline, rng=rng, emit=emit,
         on_bound=on_bound, incumbent_hook=incumbent_hook, stop=done, may_stall=have_plan,
+        child_peaks=child_peaks,
     )
     stats.sift_iterations = lp.steps
     stats.lp_core_units = int(lp.core.size)
@@ -1642,6 +1660,7 @@ def _solve_decomposition(
                 whole_mip = _WholeInChild(
                     model, integer=True, time_limit=BOUND_MIP_TIME_SHARE * left(),
                     options={"mip_rel_gap": mip_gap, **BOUND_MIP_OPTIONS}, start=inc_choice,
+                    peaks=child_peaks,
                 )
                 children.callback(whole_mip.close)
                 emit("whole-mip", f"HiGHS on the whole problem ({whole_pairs} pairs) started "

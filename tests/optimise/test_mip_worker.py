@@ -244,6 +244,8 @@ def test_the_lp_solved_in_a_child_while_sifting_gives_the_same_optimum(
     converged_first = any("0 rows at the box, 0 violators" in m for m in messages
                           if m.startswith("level 0 step 1:"))
     assert took or converged_first
+    if took:  # the LP's child answered, so its peak memory is counted
+        assert float(sol.solver_info["child_peak_mb"]) > 20.0
     exact = solve_highs(problem, time_limit=120, mip_gap=1e-9)
     assert sol.status == "optimal"
     assert sol.objective == pytest.approx(exact.objective, rel=1e-6)
@@ -311,6 +313,10 @@ def test_the_whole_mip_in_a_child_gives_its_bound_and_the_optimum(
     assert sol.objective == pytest.approx(exact.objective, rel=1e-6)
     check(problem, sol)
     assert all(w._proc is None for w in _CountedWorker.made)  # every child stopped
+    # no MIP worker at this size: the recorded child peak is the whole MIP's own
+    whole_peak = max(w.peak_mb for w in _CountedWorker.made)
+    assert 20.0 < whole_peak < 1000.0
+    assert float(sol.solver_info["child_peak_mb"]) == pytest.approx(whole_peak, abs=0.05)
 
 
 def test_a_whole_mip_that_does_not_answer_in_time_leaves_the_bound_alone(
