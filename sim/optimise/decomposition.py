@@ -180,6 +180,9 @@ BACKGROUND_LP_PAIRS = 100_000
 #: alone, HiGHS' root bound of the city model took 127 s at 10^5 firms
 #: (317k pairs) and under 45 s for its unphased variant (115k pairs).
 BOUND_MIP_PAIRS = 400_000
+#: ... and at least this many: smaller ones go to the exact MIP once there
+#: is a plan, and a child's start-up (~1 s) is not worth it before
+BOUND_MIP_MIN_PAIRS = 100_000
 BOUND_MIP_SECONDS_PER_PAIR = 1e-3
 #: the child's own time limit is this share of the time left, so that it
 #: answers with its bound even when HiGHS overruns its clock in root-node work;
@@ -1593,7 +1596,7 @@ def _solve_decomposition(
     want_related = False
     whole_pairs = int(model.available.sum())
     whole_mip: _WholeInChild | None = None
-    may_start_whole = whole_pairs <= BOUND_MIP_PAIRS
+    may_start_whole = BOUND_MIP_MIN_PAIRS <= whole_pairs <= BOUND_MIP_PAIRS
 
     def take_whole(res: _CoreResult) -> None:
         """The plan and the (global) dual bound of the whole MIP in the child."""

@@ -285,6 +285,7 @@ class _CountedWorker(MipWorker):
 def _force_whole_mip(monkeypatch: pytest.MonkeyPatch) -> None:
     """The whole MIP starts at the first neighbourhood step, in a counted child."""
     monkeypatch.setattr(decomposition, "BOUND_MIP_SECONDS_PER_PAIR", 0.0)
+    monkeypatch.setattr(decomposition, "BOUND_MIP_MIN_PAIRS", 0)
     monkeypatch.setattr(decomposition, "MipWorker", _CountedWorker)
     _CountedWorker.made = []
 
@@ -340,3 +341,16 @@ def test_a_whole_mip_that_does_not_answer_in_time_leaves_the_bound_alone(
     assert sol.bound == pytest.approx(lp_bound, rel=1e-12)  # bound from prices only
     check(problem, sol)
     assert all(w._proc is None for w in _CountedWorker.made)
+
+
+def test_no_whole_mip_child_below_its_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below BOUND_MIP_MIN_PAIRS the search runs without the whole MIP's child."""
+    monkeypatch.setattr(decomposition, "BOUND_MIP_SECONDS_PER_PAIR", 0.0)
+    problem = random_choice_problem(1000, 6, 5)
+    assert int(problem.available.sum()) < decomposition.BOUND_MIP_MIN_PAIRS
+    events: list[ProgressEvent] = []
+    sol = solve_decomposition(problem, time_limit=8, gap_tol=1e-6, exact_pairs=0,
+                              progress=events.append)
+    assert any(e.phase == "core-mip" for e in events)  # the search ran
+    assert not any(e.phase == "whole-mip" for e in events)
+    assert "child_peak_mb" not in sol.solver_info
