@@ -63,7 +63,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -1111,6 +1111,33 @@ def _stalled(at_box: list[int], step_seconds: float, left: float) -> str:
     return ""
 
 
+@contextlib.contextmanager
+def _background_lp(
+    model: LagrangianModel,
+    k0: int,
+    deadline: float,
+    emit: Callable[[str, str], None],
+    child_peaks: list[float],
+) -> Iterator[_WholeInChild | None]:
+    """The direct LP of level 0 started in a child process, for :func:`_solve_lp`'s
+    ``background``: for models with :data:`BACKGROUND_LP_PAIRS` to
+    :data:`DIRECT_LP_PAIRS` pairs that sifting will not price at once (more
+    units than ``k0``); otherwise None. The child is stopped on exit and its
+    peak memory (MB) goes to ``child_peaks``."""
+    pairs = int(model.available.sum())
+    background = None
+    if (model.m and model.n > k0 and BACKGROUND_LP_PAIRS <= pairs <= DIRECT_LP_PAIRS
+            and deadline > time.perf_counter()):
+        background = _WholeInChild(model, integer=False, time_limit=deadline - time.perf_counter(),
+                                   options=DIRECT_LP_OPTIONS, peaks=child_peaks)
+        emit("sift", f"level 0: direct LP on {model.n} units started in a child process")
+    try:
+        yield background
+    finally:
+        if background is not None:
+            background.close()
+
+
 def _solve_lp(
     model: LagrangianModel,
     lam0: FloatArray,
@@ -1124,7 +1151,7 @@ def _solve_lp(
     stop: Callable[[], bool] | None = None,
     may_stall: Callable[[], bool] | None = None,
     level: int = 0,
-    child_peaks: list[float] | None = None,
+    background: _WholeInChild | None = None,
 ) -> _LPState:
     """Minimise ``L(λ)`` (= solve the LP relaxation) by trust-region sifting.
 
@@ -1135,8 +1162,8 @@ def _solve_lp(
     units are nearly tied between years, sifting needs many steps while
     HiGHS' simplex on the whole LP is quick. From :data:`BACKGROUND_LP_PAIRS`
     pairs on, level 0 starts that LP at once in a child process and sifts
-    meanwhile (:class:`_WholeInChild`); the first to finish gives the prices.
-    ``child_peaks`` receives that child's peak memory (MB).
+    meanwhile (:class:`_WholeInChild`, passed as ``background`` by
+    :func:`_background_lp`); the first to finish gives the prices.
 
     Starting prices come from the same method applied to a random eighth of
     the units (right-hand sides scaled; recursively), or for mid sizes from
@@ -1153,42 +1180,6 @@ def _solve_lp(
     sampled level then returns those prices (``smoothed``), level 0 sifts on
     from them.
     """
-    n, m = model.n, model.m
-    direct_ok = int(model.available.sum()) <= DIRECT_LP_PAIRS / (2.0 if level else 1.0)
-    background = None
-    if (level == 0 and direct_ok and m and n > k0
-            and int(model.available.sum()) >= BACKGROUND_LP_PAIRS
-            and deadline > time.perf_counter()):
-        background = _WholeInChild(model, integer=False, time_limit=deadline - time.perf_counter(),
-                                   options=DIRECT_LP_OPTIONS, peaks=child_peaks)
-        emit("sift", f"level 0: direct LP on {n} units started in a child process")
-    try:
-        return _sift_level(
-            model, lam0, k0=k0, deadline=deadline, rng=rng, emit=emit, on_bound=on_bound,
-            incumbent_hook=incumbent_hook, stop=stop, may_stall=may_stall, level=level,
-            background=background,
-        )
-    finally:
-        if background is not None:
-            background.close()
-
-
-def _sift_level(
-    model: LagrangianModel,
-    lam0: FloatArray,
-    *,
-    k0: int,
-    deadline: float,
-    rng: np.random.Generator,
-    emit: Callable[[str, str], None],
-    on_bound: Callable[[float, str], None] | None,
-    incumbent_hook: Callable[[int, FloatArray, IntArray, FloatArray], None] | None,
-    stop: Callable[[], bool] | None,
-    may_stall: Callable[[], bool] | None,
-    level: int,
-    background: _WholeInChild | None,
-) -> _LPState:
-    """The body of :func:`_solve_lp`, with the direct LP in ``background`` (if any)."""
     n, n_opt, m = model.n, model.n_options, model.m
 
     def left() -> float:
@@ -1549,11 +1540,12 @@ def _solve_decomposition(
         bound = min(bound, val)
         emit("sift", msg)
 
-    lp = _solve_lp(
-        model, np.zeros(m), k0=k0, deadline=deadline, rng=rng, emit=emit,
-        on_bound=on_bound, incumbent_hook=incumbent_hook, stop=done, may_stall=have_plan,
-        child_peaks=child_peaks,
-    )
+    with _background_lp(model, k0, deadline, emit, child_peaks) as background:
+        lp = _solve_lp(
+            model, np.zeros(m), k0=k0, deadline=deadline, rng=rng, emit=emit,
+            on_bound=on_bound, incumbent_hook=incumbent_hook, stop=done, may_stall=have_plan,
+            background=background,
+        )
     stats.sift_iterations = lp.steps
     stats.lp_core_units = int(lp.core.size)
     stats.lp_value = lp.lp_value
