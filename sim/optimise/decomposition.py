@@ -666,17 +666,11 @@ def _solve_core(
         integer=integer, artificial=artificial, rhs_scale=rhs_scale, box=box,
     )
     k = units.shape[0]
-    colmap, ncol = core.colmap, core.lp.num_col_
     options: dict[str, Any] = {"time_limit": max(0.05, float(time_limit))}
     if integer:
         options["mip_rel_gap"] = float(mip_gap)
     options.update(highs_options or {})
-    xs = None
-    if integer and start is not None:
-        cols = colmap[np.arange(k), start]
-        if (cols >= 0).all():
-            xs = np.zeros(ncol)
-            xs[cols] = 1.0
+    xs = _warm_start(core, start) if integer else None
     worker = active_worker() if integer else None
     if worker is None:
         ans = solve_in_process(core.lp, options, xs)
@@ -684,6 +678,19 @@ def _solve_core(
         limit = float(options["time_limit"])
         ans = worker.solve(LpArrays.from_highs(core.lp), options, xs, limit + mip_grace(limit))
     return _read_answer(model, core, k, ans, integer, t0)
+
+
+def _warm_start(core: _CoreLP, start: IntArray | None) -> FloatArray | None:
+    """Column values of the plan ``start`` (option per core unit) for HiGHS'
+    MIP start, or None (no plan, or one using an option the core lacks)."""
+    if start is None:
+        return None
+    cols = core.colmap[np.arange(core.colmap.shape[0]), start]
+    if not (cols >= 0).all():
+        return None
+    xs = np.zeros(core.lp.num_col_)
+    xs[cols] = 1.0
+    return xs
 
 
 def _read_answer(
@@ -909,14 +916,8 @@ class _WholeInChild:
         )
         full: dict[str, Any] = {"time_limit": max(0.05, float(time_limit))}
         full.update(options or {})
-        xs = None
-        if start is not None:
-            cols = self.core.colmap[np.arange(n), start]
-            if (cols >= 0).all():
-                xs = np.zeros(self.core.lp.num_col_)
-                xs[cols] = 1.0
         self.worker = MipWorker()
-        self.worker.submit(LpArrays.from_highs(self.core.lp), full, xs)
+        self.worker.submit(LpArrays.from_highs(self.core.lp), full, _warm_start(self.core, start))
 
     def result(self, wait: float) -> _CoreResult | None:
         """The result if it comes within ``wait`` seconds (0: only look)."""
