@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import sys
 import threading
 import time
@@ -32,6 +31,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
+from sim.interrupts import signals_held
 from sim.optimise.problem import (
     BoolArray,
     ChoiceProblem,
@@ -83,34 +83,22 @@ def run_interruptible(h: highspy.Highs) -> None:
     by default) are left alone, as is every thread but the main one.
     """
     if threading.current_thread() is not threading.main_thread():
-        h.run()
+        h.run()  # no signals here; HiGHS' callbacks into Python would only cost the GIL
         return
-    caught: list[tuple[int, Any]] = []
+    with signals_held() as caught:
 
-    def record(signum: int, frame: Any) -> None:
-        caught.append((signum, frame))
+        def stop(e: Any) -> None:
+            if caught:
+                e.interrupt()
 
-    def stop(e: Any) -> None:
-        if caught:
-            e.interrupt()
-
-    previous: dict[int, Any] = {}
-    for sig in (int(signal.SIGINT), int(signal.SIGTERM)):
-        if callable(signal.getsignal(sig)):
-            previous[sig] = signal.signal(sig, record)
-    events = (h.cbMipInterrupt, h.cbSimplexInterrupt, h.cbIpmInterrupt)
-    for event in events:
-        event.subscribe(stop)
-    try:
-        h.run()
-    finally:
+        events = (h.cbMipInterrupt, h.cbSimplexInterrupt, h.cbIpmInterrupt)
         for event in events:
-            event.unsubscribe(stop)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    if caught:
-        signum, frame = caught[0]
-        previous[signum](signum, frame)
+            event.subscribe(stop)
+        try:
+            h.run()
+        finally:
+            for event in events:
+                event.unsubscribe(stop)
 
 
 def new_highs(*, output: bool = False) -> highspy.Highs:

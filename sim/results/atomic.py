@@ -4,10 +4,14 @@ Every result file is written to a temporary file in the same folder and
 renamed into place only when complete (``os.replace`` is atomic on POSIX).
 
 The temporary file is ``.<name>.<pid>-<random>.partial``: hidden, never the
-result's name, and removed on any exception, ``KeyboardInterrupt`` (Ctrl-C)
-and, through the CLI's handler, SIGTERM. Only a hard kill (SIGKILL, power
+result's name, and removed on any exception. Only a hard kill (SIGKILL, power
 loss) can leave one behind; the next write of the same target removes the
 partials whose writing process no longer exists.
+
+Ctrl-C (SIGINT) or SIGTERM during a write is held until the file is complete
+and in place, and then stops the run: a write cut at an arbitrary line left a
+half-built h5netcdf ``File`` whose finaliser printed a traceback. A second
+Ctrl-C during the same write stops at once, and the temporary file is removed.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+
+from sim.interrupts import signals_held
 
 PARTIAL_SUFFIX = ".partial"
 
@@ -70,8 +76,10 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it to ``target`` on success.
 
     On any exception (including ``KeyboardInterrupt``) the temporary file is
-    removed and ``target`` is left exactly as it was. Stale temporary files of
-    the same target from killed processes are removed first.
+    removed and ``target`` is left exactly as it was. SIGINT / SIGTERM arriving
+    during the block are delivered after the rename (see the module's docstring).
+    Stale temporary files of the same target from killed processes are removed
+    first.
 
     Example::
 
@@ -85,17 +93,18 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     # point after its creation finds the cleanup below armed (with mkstemp, Ctrl-C
     # right after the file was made left it behind).
     tmp = target.parent / f".{target.name}.{os.getpid()}-{secrets.token_hex(6)}{PARTIAL_SUFFIX}"
-    try:
-        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-        yield tmp
-        # the permissions a plain open() gives, whatever the writer did to the temporary
-        with contextlib.suppress(FileNotFoundError):
-            os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
+    with signals_held(second_passes=True):
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            yield tmp
+            # the permissions a plain open() gives, whatever the writer did to the temporary
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(tmp, 0o666 & ~_UMASK)
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            raise
 
 
 def atomic_write_text(target: str | Path, text: str) -> None:

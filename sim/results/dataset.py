@@ -34,6 +34,7 @@ import pandas as pd
 import xarray as xr
 
 from sim.errors import InputError
+from sim.interrupts import signals_held
 from sim.optimise.problem import Solution
 from sim.optimise.verify import VerificationReport, row_lhs
 from sim.options.effects import STATE_METRIC_NAMES, growth_factors
@@ -454,7 +455,8 @@ def open_netcdf(path: str | Path, what: str) -> xr.Dataset:
     if not path.exists():
         raise InputError(f"{path}: no such {what}.")
     try:
-        return xr.load_dataset(path, engine="h5netcdf")
+        with signals_held(second_passes=True):  # no half-opened file on Ctrl-C
+            return xr.load_dataset(path, engine="h5netcdf")
     except (OSError, ValueError) as exc:
         raise InputError(f"{path}: not a tenglong {what} ({exc}).") from None
 

@@ -36,6 +36,7 @@ import numpy as np
 import xarray as xr
 
 from sim.errors import InfeasibleError, ScenarioError, TenglongError
+from sim.interrupts import signals_held
 from sim.results.atomic import atomic_path
 from sim.scenario.schema import Scenario
 
@@ -209,7 +210,8 @@ def _read_member(path: Path, key: str) -> xr.Dataset | None:
     if not path.exists():
         return None
     try:
-        ds = xr.load_dataset(path, engine="h5netcdf")
+        with signals_held(second_passes=True):  # no half-opened file on Ctrl-C
+            ds = xr.load_dataset(path, engine="h5netcdf")
     except (OSError, ValueError):
         return None
     return ds if ds.attrs.get("member_key") == key else None
