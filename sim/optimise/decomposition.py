@@ -165,6 +165,10 @@ STALL_MIN_STEPS = 4
 #: 136 s. Smaller problems (the city model at 10^4 firms has 3·10^4 pairs)
 #: keep their MIPs in process, without the child's start-up.
 GUARD_PAIRS = 100_000
+#: with the MIPs in a worker process, solve a second neighbourhood (disjoint
+#: units) in a second worker beside each one, unless the whole MIP's child
+#: will use the second core
+SECOND_LANE = True
 #: share of the time left that level 0 of a model too large for one LP
 #: spends on smoothed-dual prices before sifting (at 10^6 city firms about
 #: 15 s of 60 s; sampled levels use all of their own share)
@@ -665,7 +669,6 @@ def _solve_core(
         model, units, allowed, fixed_choice, fixed_mask,
         integer=integer, artificial=artificial, rhs_scale=rhs_scale, box=box,
     )
-    k = units.shape[0]
     options: dict[str, Any] = {"time_limit": max(0.05, float(time_limit))}
     if integer:
         options["mip_rel_gap"] = float(mip_gap)
@@ -677,7 +680,67 @@ def _solve_core(
     else:
         limit = float(options["time_limit"])
         ans = worker.solve(LpArrays.from_highs(core.lp), options, xs, limit + mip_grace(limit))
-    return _read_answer(model, core, k, ans, integer, t0)
+    return _read_answer(model, core, units.shape[0], ans, integer, t0)
+
+
+@dataclass
+class _LaneMip:
+    """A neighbourhood MIP sent to the second lane's worker, answer not yet read."""
+
+    core: _CoreLP
+    units: IntArray
+    fixed_choice: IntArray
+    t0: float  # time.perf_counter() when it was built
+    limit: float  # its HiGHS time limit (s)
+    lane: MipWorker  # the worker solving it
+
+    def result(self, model: LagrangianModel) -> _CoreResult:
+        """Its answer, waiting until its limit plus :func:`mip_grace`; one that has not
+        come by then is stopped (counted in the lane's ``stopped``) and gives its
+        last streamed plan."""
+        until = self.t0 + self.limit + mip_grace(self.limit) + self.lane.start_allowance()
+        ans = self.lane.collect(max(0.0, until - time.perf_counter()))
+        if ans is None:
+            self.lane.stopped += 1
+            ans = self.lane.abandon()
+        return _read_answer(model, self.core, self.units.shape[0], ans, True, self.t0)
+
+    def plan(self, res: _CoreResult, base: IntArray) -> IntArray:
+        """``base`` with this neighbourhood's units set as in ``res`` (a plan of it)."""
+        cand = base.copy()
+        cand[self.units] = np.argmax(np.nan_to_num(res.x, nan=-1.0), axis=1)
+        return cand
+
+
+def _submit_lane_mip(
+    lane: MipWorker,
+    model: LagrangianModel,
+    units: IntArray,
+    allowed: BoolArray,
+    fixed_choice: IntArray,
+    *,
+    time_limit: float,
+    mip_gap: float,
+) -> _LaneMip:
+    """Send the neighbourhood MIP over ``units`` (options ``allowed``, the rest
+    fixed at ``fixed_choice``, warm-started from it) to ``lane`` and return at once."""
+    t0 = time.perf_counter()
+    core = _build_core(model, units, allowed, fixed_choice, _fixed_except(model.n, units),
+                       integer=True, artificial=False)
+    limit = max(0.05, float(time_limit))
+    lane.submit(LpArrays.from_highs(core.lp), {"time_limit": limit, "mip_rel_gap": mip_gap},
+                _warm_start(core, fixed_choice[units]))
+    return _LaneMip(core, units, fixed_choice.copy(), t0, limit, lane)
+
+
+def _close_lane(lane: MipWorker, worker: MipWorker | None, peaks: list[float]) -> None:
+    """Stop the second lane's worker; its peak memory (MB) goes to ``peaks`` and its
+    stopped and crashed MIPs count with the main worker's."""
+    lane.close()
+    peaks.append(lane.peak_mb)
+    if worker is not None:
+        worker.stopped += lane.stopped
+        worker.crashed += lane.crashed
 
 
 def _warm_start(core: _CoreLP, start: IntArray | None) -> FloatArray | None:
@@ -1563,6 +1626,16 @@ def _solve_decomposition(
         )
 
     # -- stage 2: incumbent from the LP -------------------------------------------
+    whole_pairs = int(model.available.sum())
+    may_start_whole = BOUND_MIP_MIN_PAIRS <= whole_pairs <= BOUND_MIP_PAIRS
+    lane = None
+    if SECOND_LANE and active_worker() is not None and not (
+            may_start_whole and left() >= BOUND_MIP_SECONDS_PER_PAIR * whole_pairs):
+        # the second core would idle while the worker solves the neighbourhood
+        # MIPs: a second worker (a lane) solves a second neighbourhood beside each
+        # (started now, so that it has imported by the first)
+        lane = MipWorker()
+        children.callback(_close_lane, lane, active_worker(), child_peaks)
     if lp_x is not None:
         lp_choice = choice.copy()
         lp_choice[core] = np.argmax(np.nan_to_num(lp_x, nan=-1.0), axis=1)
@@ -1587,9 +1660,7 @@ def _solve_decomposition(
     k_mip = min(n, n_frac + max(100, 8 * m))
     mip_gap = 0.5 * gap_tol
     want_related = False
-    whole_pairs = int(model.available.sum())
     whole_mip: _WholeInChild | None = None
-    may_start_whole = BOUND_MIP_MIN_PAIRS <= whole_pairs <= BOUND_MIP_PAIRS
 
     def take_whole(res: _CoreResult) -> None:
         """The plan and the (global) dual bound of the whole MIP in the child."""
@@ -1600,6 +1671,18 @@ def _solve_decomposition(
         emit("whole-mip", f"HiGHS on the whole problem in a child process: {res.status} in "
              f"{res.seconds:.1f}s{', its plan taken' if taken else ''}"
              f"{', stopped (no bound)' if res.stopped else f', bound {sign * res.bound:.8g}'}")
+    def take_from_lane(job: _LaneMip, res: _CoreResult, kind: str) -> None:
+        """Offer the lane's plan: with the other neighbourhood's changes (the units
+        are disjoint and the objective separable) if the rows allow, else alone."""
+        how = "no better plan"
+        if np.isfinite(res.value) and inc_choice is not None:
+            if offer(job.plan(res, inc_choice)):
+                how = "a better plan, with the other's"
+            elif offer(job.plan(res, job.fixed_choice)):
+                how = "a better plan, alone"
+        emit("core-mip", f"{kind} MIP beside it on {job.units.size} units: {res.status} in "
+             f"{res.seconds:.2f}s{' (stopped)' if res.stopped else ''}, {how}")
+
     ended = "time limit reached before the gap closed"
     while not done() and left() > 0.05:
         base = inc_choice if inc_choice is not None else choice
@@ -1675,6 +1758,20 @@ def _solve_decomposition(
                 options = _near_options(pair_loss, allowed, inc_choice)
                 units = _neighbourhood(margin, frac, options.sum(axis=1) > 1, k_mip, rng, loss)
                 tl = _neighbourhood_time(units.size, n, left(), cap=5.0)
+        beside = None
+        if lane is not None and inc_choice is not None and not exact and units.size < n:
+            # a second neighbourhood of the same kind, none of the first's units
+            outside = _fixed_except(n, units)
+            if related:
+                other = _related_units(model, d, top, allowed, inc_choice, loss, margin, rng)
+                other = other[outside[other]]
+            else:
+                other = _neighbourhood(margin, frac & outside,
+                                       (options.sum(axis=1) > 1) & outside, k_mip, rng, loss)
+            if other.size:
+                stats.mip_solves += 1
+                beside = _submit_lane_mip(lane, model, other, options[other], fixed_choice,
+                                          time_limit=tl, mip_gap=0.1 * gap_tol)
         stats.mip_solves += 1
         res = _solve_core(
             model,
@@ -1709,6 +1806,8 @@ def _solve_decomposition(
             f"{res.status} in {res.seconds:.2f}s"
             f"{' (stopped: HiGHS overran its limit or crashed)' if res.stopped else ''}",
         )
+        if beside is not None:
+            take_from_lane(beside, beside.result(model), "related" if related else "heuristic")
         if exact and res.status in ("optimal", "infeasible"):
             break
         if exact:  # time limit inside the exact MIP, or HiGHS overran it and was stopped

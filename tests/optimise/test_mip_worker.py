@@ -354,3 +354,66 @@ def test_no_whole_mip_child_below_its_size(monkeypatch: pytest.MonkeyPatch) -> N
     assert any(e.phase == "core-mip" for e in events)  # the search ran
     assert not any(e.phase == "whole-mip" for e in events)
     assert "child_peak_mb" not in sol.solver_info
+
+
+def _lane_messages(events: list[ProgressEvent]) -> list[str]:
+    return [e.message for e in events if e.phase == "core-mip" and " beside it on " in e.message]
+
+
+def test_a_second_lane_solves_a_disjoint_neighbourhood_beside_each_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the MIPs in a worker and no whole-MIP child, a second worker solves a
+    second neighbourhood beside each one; the plan stays verified and within the
+    bound of HiGHS' optimum, its peak counts, and both children are stopped."""
+    monkeypatch.setattr(decomposition, "MipWorker", _CountedWorker)
+    _CountedWorker.made = []
+    problem = random_choice_problem(3000, 6, 4)
+    events: list[ProgressEvent] = []
+    sol = solve_decomposition(problem, time_limit=20, gap_tol=1e-9, exact_pairs=0,
+                              guard_mips=True, progress=events.append)
+    beside = _lane_messages(events)
+    assert beside, [e.message for e in events]
+    assert all(m.endswith(("no better plan", "a better plan, with the other's",
+                           "a better plan, alone")) for m in beside)
+    check(problem, sol)
+    exact = solve_highs(problem, time_limit=120, mip_gap=1e-9)
+    assert exact.status == "optimal"
+    assert problem.objective.sense == "max"
+    tol = 1e-9 * abs(exact.objective)  # plan ≤ optimum ≤ bound
+    assert sol.objective <= exact.objective + tol and sol.bound >= exact.objective - tol
+    (lane,) = _CountedWorker.made  # the main worker is the plain class, made before
+    assert lane._proc is None and lane.peak_mb > 20.0
+    assert float(sol.solver_info["child_peak_mb"]) >= lane.peak_mb
+
+
+@pytest.mark.parametrize("reason", ["switched off", "whole MIP child"])
+def test_no_second_lane_when_switched_off_or_the_whole_mip_runs(
+    monkeypatch: pytest.MonkeyPatch, reason: str,
+) -> None:
+    if reason == "switched off":
+        monkeypatch.setattr(decomposition, "SECOND_LANE", False)
+    else:
+        _force_whole_mip(monkeypatch)
+    problem = random_choice_problem(1000, 6, 5)
+    events: list[ProgressEvent] = []
+    sol = solve_decomposition(problem, time_limit=10, gap_tol=1e-9, exact_pairs=0,
+                              guard_mips=True, progress=events.append)
+    assert any(e.phase == "core-mip" for e in events)  # the search ran
+    assert _lane_messages(events) == []
+    check(problem, sol)
+
+
+def test_stopped_mips_of_the_second_lane_are_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every MIP of both workers is stopped at once: the lane's stopped MIPs count in
+    the solve's ``mips_stopped`` and its message, and the plan is still verified."""
+    monkeypatch.setattr(decomposition, "mip_grace", lambda limit: -limit)  # wait 0 s
+    monkeypatch.setattr(mip_worker, "START_SECONDS", 0.0)
+    problem = random_choice_problem(3000, 6, 4)
+    events: list[ProgressEvent] = []
+    sol = solve_decomposition(problem, time_limit=10, gap_tol=1e-9, exact_pairs=0,
+                              guard_mips=True, progress=events.append)
+    stopped_beside = [m for m in _lane_messages(events) if "(stopped)" in m]
+    assert stopped_beside
+    assert int(sol.solver_info["mips_stopped"]) > len(stopped_beside)  # the main worker's too
+    check(problem, sol)
