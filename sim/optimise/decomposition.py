@@ -522,6 +522,12 @@ class _CoreResult:
     stopped: bool = False  # the MIP overran its limit and its worker was stopped
 
 
+def _chosen_options(x: FloatArray) -> IntArray:
+    """The option each unit takes in a core solution's values ``x`` (units × options;
+    NaN where the core had no column), as a plan of those units."""
+    return np.argmax(np.nan_to_num(x, nan=-1.0), axis=1)
+
+
 @dataclass
 class _CoreLP:
     lp: highspy.HighsLp
@@ -696,19 +702,16 @@ class _LaneMip:
 
     def result(self, model: LagrangianModel) -> _CoreResult:
         """Its answer, waiting until its limit plus :func:`mip_grace`; one that has not
-        come by then is stopped (counted in the lane's ``stopped``) and gives its
-        last streamed plan."""
-        until = self.t0 + self.limit + mip_grace(self.limit) + self.lane.start_allowance()
-        ans = self.lane.collect(max(0.0, until - time.perf_counter()))
-        if ans is None:
-            self.lane.stopped += 1
-            ans = self.lane.abandon()
+        come by then is stopped (see :meth:`MipWorker.answer`) and gives its last
+        streamed plan."""
+        until = self.t0 + self.limit + mip_grace(self.limit)
+        ans = self.lane.answer(max(0.0, until - time.perf_counter()))
         return _read_answer(model, self.core, self.units.shape[0], ans, True, self.t0)
 
     def plan(self, res: _CoreResult, base: IntArray) -> IntArray:
         """``base`` with this neighbourhood's units set as in ``res`` (a plan of it)."""
         cand = base.copy()
-        cand[self.units] = np.argmax(np.nan_to_num(res.x, nan=-1.0), axis=1)
+        cand[self.units] = _chosen_options(res.x)
         return cand
 
 
@@ -928,7 +931,7 @@ def _direct_state(
     if res.status != "optimal":
         emit("sift", f"level {level}: direct LP on {n} units{where}: {res.status}")
         return None
-    choice = np.argmax(np.nan_to_num(res.x, nan=-1.0), axis=1)
+    choice = _chosen_options(res.x)
     infeasible = bool(np.any(res.extra_used > _artificial_tol(model)))
     val_l, _ = model.dual_value(res.lam)
     msg = f"level {level}: direct LP on {n} units{where} in {res.seconds:.1f}s, L {val_l:.8g}"
@@ -1359,7 +1362,7 @@ def _solve_lp(
             break
         lam = res.lam
         core, lp_x, lp_value = step_core, res.x, res.value
-        choice[core] = np.argmax(np.nan_to_num(lp_x, nan=-1.0), axis=1)
+        choice[core] = _chosen_options(lp_x)
         val_l, d = model.dual_value(lam)
         active = res.extra_used > _artificial_tol(model)
         at_box.append(int(active.sum()))
@@ -1575,7 +1578,7 @@ def _solve_decomposition(
             )
             if np.isfinite(r2.value):
                 cand = fixed.copy()
-                cand[units] = np.argmax(np.nan_to_num(r2.x, nan=-1.0), axis=1)
+                cand[units] = _chosen_options(r2.x)
                 offer(cand)
             emit("incumbent", f"MIP on {units.size} units at step prices: {r2.status}")
         if not np.isfinite(inc_val) and (step >= 3 or n >= REPAIR_EARLY_UNITS):
@@ -1638,7 +1641,7 @@ def _solve_decomposition(
         children.callback(_close_lane, lane, active_worker(), child_peaks)
     if lp_x is not None:
         lp_choice = choice.copy()
-        lp_choice[core] = np.argmax(np.nan_to_num(lp_x, nan=-1.0), axis=1)
+        lp_choice[core] = _chosen_options(lp_x)
         choice = lp_choice
         offer(lp_choice)
     emit("round", "rounded LP")
@@ -1665,7 +1668,7 @@ def _solve_decomposition(
     def take_whole(res: _CoreResult) -> None:
         """The plan and the (global) dual bound of the whole MIP in the child."""
         nonlocal bound
-        taken = np.isfinite(res.value) and offer(np.argmax(np.nan_to_num(res.x, nan=-1.0), axis=1))
+        taken = np.isfinite(res.value) and offer(_chosen_options(res.x))
         if res.status in ("optimal", "feasible") and not res.stopped and np.isfinite(res.bound):
             bound = min(bound, max(inc_val, res.bound))
         emit("whole-mip", f"HiGHS on the whole problem in a child process: {res.status} in "
@@ -1788,7 +1791,7 @@ def _solve_decomposition(
         improved, before = False, inc_val
         if np.isfinite(res.value):
             cand = fixed_choice.copy()
-            cand[units] = np.argmax(np.nan_to_num(res.x, nan=-1.0), axis=1)
+            cand[units] = _chosen_options(res.x)
             improved = offer(cand)
         if exact and res.status in ("optimal", "infeasible"):
             # every plan better than the incumbent lies in this restricted problem;
@@ -1935,7 +1938,7 @@ def _retime(
         integer=True, artificial=False, time_limit=left, mip_gap=gap_tol,
     )
     if np.isfinite(res.value):
-        plan[units] = np.argmax(np.nan_to_num(res.x, nan=-1.0), axis=1)
+        plan[units] = _chosen_options(res.x)
     return plan
 
 

@@ -257,16 +257,17 @@ class MipWorker:
         fresh child is started for the next call.
         """
         self.submit(model, options, start)
-        answer = self.collect(wait + self.start_allowance())
+        return self.answer(wait)
+
+    def answer(self, wait: float) -> MipAnswer:
+        """The answer to the model last submitted, waiting at most ``wait`` seconds
+        (plus :data:`START_SECONDS` while the child has not answered yet: it may
+        still be importing); on a timeout it is stopped as in :meth:`solve`."""
+        answer = self.collect(wait + (START_SECONDS if self._fresh else 0.0))
         if answer is None:
             self.stopped += 1
             answer = self.abandon()
         return answer
-
-    def start_allowance(self) -> float:
-        """Seconds to allow beyond a MIP's own wait: :data:`START_SECONDS` while
-        the child has not answered yet (it may still be importing), else 0."""
-        return START_SECONDS if self._fresh else 0.0
 
     def submit(self, model: LpArrays, options: dict[str, Any],
                start: FloatArray | None = None) -> None:

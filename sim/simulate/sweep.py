@@ -35,8 +35,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from sim.errors import InfeasibleError, ScenarioError, TenglongError
-from sim.interrupts import signals_held
+from sim.errors import InfeasibleError, InputError, ScenarioError, TenglongError
 from sim.results.atomic import atomic_path
 from sim.scenario.schema import Scenario
 
@@ -207,12 +206,11 @@ def _write_member(ds: xr.Dataset, path: Path, index: int, key: str) -> None:
 
 def _read_member(path: Path, key: str) -> xr.Dataset | None:
     """A finished member's Dataset, or None when absent, unreadable or stale."""
-    if not path.exists():
-        return None
+    from sim.results.dataset import open_netcdf
+
     try:
-        with signals_held(second_passes=True):  # no half-opened file on Ctrl-C
-            ds = xr.load_dataset(path, engine="h5netcdf")
-    except (OSError, ValueError):
+        ds = open_netcdf(path, "sweep member")
+    except InputError:
         return None
     return ds if ds.attrs.get("member_key") == key else None
 
