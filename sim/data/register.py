@@ -36,6 +36,7 @@ from rapidfuzz import process
 
 from sim.data.calibration import Calibration, load_calibration
 from sim.errors import RegisterError
+from sim.interrupts import signals_held
 from sim.results.atomic import atomic_path
 
 Kind = Literal["str", "float", "bool"]
@@ -473,7 +474,9 @@ def _read_raw(path: Path, sheet: str | int | None) -> tuple[pd.DataFrame, _Sourc
             raise RegisterError(f"{path}: not a readable Parquet file ({exc}).") from None
     if suffix == ".nc":
         try:
-            with xr.open_dataset(path) as ds:
+            # held: Ctrl-C inside the netCDF backend's constructor would leave a
+            # half-built file object whose finaliser prints its own traceback
+            with signals_held(second_passes=True), xr.open_dataset(path) as ds:
                 df = ds.to_dataframe().reset_index()
         except Exception as exc:  # netCDF backends raise many types
             raise RegisterError(f"{path}: not a readable netCDF register ({exc}).") from None

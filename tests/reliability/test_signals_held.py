@@ -23,6 +23,8 @@ import pytest
 import xarray as xr
 
 from sim.cli import Interrupted, _signals_interrupt
+from sim.data.register import load_register, save_register
+from sim.data.synthetic import generate_population
 from sim.interrupts import signals_held
 from sim.results.atomic import atomic_path
 from sim.results.dataset import open_netcdf
@@ -116,13 +118,15 @@ def test_outside_the_main_thread_nothing_is_held(sigint_raises_stop: None) -> No
     assert seen == [(handler, [])]
 
 
-@pytest.mark.parametrize("operation", ["write", "read"])
+@pytest.mark.parametrize("operation", ["write", "read", "register"])
 def test_cli_interrupt_inside_h5netcdf_leaves_no_traceback(
     tmp_path: Path, capfd: pytest.CaptureFixture[str], operation: str,
 ) -> None:
     target = tmp_path / "member-0000.nc"
     if operation == "read":
         small_dataset().to_netcdf(target, engine="h5netcdf")
+    if operation == "register":
+        target = save_register(generate_population(50, seed=1), tmp_path / "register.nc")
     with pytest.MonkeyPatch.context() as patch:
         original = h5netcdf.File.__init__
 
@@ -135,9 +139,13 @@ def test_cli_interrupt_inside_h5netcdf_leaves_no_traceback(
             if operation == "write":
                 with atomic_path(target) as tmp:
                     small_dataset().to_netcdf(tmp, engine="h5netcdf")
-            else:
+            elif operation == "read":
                 open_netcdf(target, "result file")
+            else:
+                load_register(target)
     gc.collect()  # the finaliser of a half-built File would print its traceback now
     assert "Traceback" not in capfd.readouterr().err
+    if operation == "register":
+        return
     with xr.open_dataset(target, engine="h5netcdf") as ds:  # the write finished
         np.testing.assert_array_equal(ds["x"].values, np.arange(5.0))
