@@ -42,7 +42,13 @@ from sim.optimise.deadline import (
 )
 from sim.optimise.problem import FloatArray
 
-__all__ = ["LpArrays", "MipAnswer", "MipWorker", "active_worker", "guarded_mips", "mip_grace"]
+__all__ = [
+    "Basis", "LpArrays", "MipAnswer", "MipWorker", "active_worker", "guarded_mips", "mip_grace",
+]
+
+#: a simplex basis as HiGHS' status codes (``int(highspy.HighsBasisStatus)``):
+#: ``(column statuses, row statuses)``
+Basis = tuple[np.ndarray, np.ndarray]
 
 #: seconds a worker has to start (a fresh interpreter importing numpy and
 #: highspy) before its first answer is overdue
@@ -129,6 +135,7 @@ class MipAnswer:
         row_dual: the row duals of an LP's solution (None for a MIP's).
         child_peak_mb: the worker's peak resident memory so far (MB), when
             the answer came from a worker.
+        basis: an LP's optimal basis, when asked for (``want_basis``).
     """
 
     status: str
@@ -139,6 +146,27 @@ class MipAnswer:
     stopped: bool = False
     row_dual: FloatArray | None = None
     child_peak_mb: float = float("nan")
+    basis: Basis | None = None
+
+
+_STATUSES = np.array(
+    sorted(highspy.HighsBasisStatus.__members__.values(), key=int), dtype=object
+)
+
+
+def _set_basis(h: highspy.Highs, basis: Basis) -> None:
+    """Start HiGHS' simplex from ``basis`` (HiGHS then skips presolve)."""
+    b = highspy.HighsBasis()
+    b.col_status = _STATUSES[basis[0]].tolist()
+    b.row_status = _STATUSES[basis[1]].tolist()
+    b.valid = True
+    h.setBasis(b)
+
+
+def _get_basis(h: highspy.Highs) -> Basis:
+    b = h.getBasis()
+    return (np.array([int(v) for v in b.col_status], dtype=np.int8),
+            np.array([int(v) for v in b.row_status], dtype=np.int8))
 
 
 def solve_in_process(
@@ -146,11 +174,14 @@ def solve_in_process(
     options: dict[str, Any],
     start: FloatArray | None = None,
     on_improving: Callable[[FloatArray, float], None] | None = None,
+    basis: Basis | None = None,
+    want_basis: bool = False,
 ) -> MipAnswer:
     """Solve a HiGHS model here and now; also the child's body.
 
-    ``start`` (column values) warm-starts a MIP; ``on_improving(values,
-    objective)`` is called with every improving plan HiGHS finds.
+    ``start`` (column values) warm-starts a MIP and ``basis`` an LP's
+    simplex; ``on_improving(values, objective)`` is called with every
+    improving plan HiGHS finds. ``want_basis`` returns an optimal LP's basis.
     """
     from sim.optimise.highs_backend import new_highs, run_interruptible
 
@@ -165,6 +196,8 @@ def solve_in_process(
         sol0.col_value = start
         with contextlib.suppress(Exception):
             h.setSolution(sol0)
+    if basis is not None:
+        _set_basis(h, basis)
     if on_improving is not None:
 
         def relay(e: Any) -> None:
@@ -195,6 +228,7 @@ def solve_in_process(
         status, values, float(info.objective_function_value) if has else float("nan"),
         bound if np.isfinite(bound) and abs(bound) < highspy.kHighsInf else -np.inf,
         time.perf_counter() - t0, row_dual=duals,
+        basis=_get_basis(h) if want_basis and status == "optimal" else None,
     )
 
 
@@ -270,11 +304,12 @@ class MipWorker:
         return answer
 
     def submit(self, model: LpArrays, options: dict[str, Any],
-               start: FloatArray | None = None) -> None:
+               start: FloatArray | None = None, basis: Basis | None = None) -> None:
         """Send a model to the child and return at once (see :meth:`collect`).
 
         Lets the caller work on while the child solves: the decomposition
-        sifts in this process while the child solves the whole LP.
+        sifts in this process while the child solves the whole LP (from
+        ``basis``, if given).
         """
         if not self._alive():
             self._kill()
@@ -282,7 +317,7 @@ class MipWorker:
         assert self._conn is not None
         self._sent_at = time.perf_counter()
         self._best = None
-        self._conn.send(("solve", model, options, start))
+        self._conn.send(("solve", model, options, start, basis))
 
     def collect(self, wait: float) -> MipAnswer | None:
         """The answer to the model last submitted, if it comes within ``wait`` s.
@@ -327,7 +362,7 @@ class MipWorker:
 
 
 def _serve(conn: Connection) -> None:
-    """The child: answer ``("solve", model, options, start)`` until told to stop."""
+    """The child: answer ``("solve", model, options, start, basis)`` until told to stop."""
 
     def improving(values: FloatArray, objective: float) -> None:
         conn.send(("improving", (values, objective)))
@@ -339,9 +374,9 @@ def _serve(conn: Connection) -> None:
             return
         if message[0] != "solve":
             return
-        _, model, options, start = message
+        _, model, options, start, basis = message
         try:
-            answer = solve_in_process(model, options, start, improving)
+            answer = solve_in_process(model, options, start, improving, basis)
             answer.child_peak_mb = peak_rss_mb()
             conn.send(("done", answer))
         except Exception as exc:  # reported to the parent, which raises

@@ -467,3 +467,80 @@ def test_sifting_stall_rule_on_measured_rows_at_the_box() -> None:
     # with little time left, a count that falls too slowly stops it early
     assert "too slow" in _stalled([114, 114, 110, 109], step_seconds=1.0, left=20.0)
     assert _stalled([114, 80, 50, 20], step_seconds=1.0, left=20.0) == ""
+
+
+def _sampled_lp_basis(problem: ChoiceProblem, k: int) -> tuple[LagrangianModel, object, object]:
+    """The whole LP's core model and the sampled LP's basis extended to it."""
+    from sim.optimise.decomposition import _build_core, _extended_basis, _solve_core
+
+    model = LagrangianModel(problem)
+    n, n_opt = model.n, model.n_options
+    sample = np.sort(np.random.default_rng(0).choice(n, size=k, replace=False))
+    res = _solve_core(model, sample, np.ones((k, n_opt), dtype=bool), np.zeros(n, dtype=np.int64),
+                      np.zeros(n, dtype=bool), integer=False, artificial=True, time_limit=60,
+                      rhs_scale=k / n, want_basis=True)
+    assert res.status == "optimal" and res.basis is not None
+    core = _build_core(model, np.arange(n), np.ones((n, n_opt), dtype=bool),
+                       np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool), integer=False,
+                       artificial=True)
+    return model, core, _extended_basis(model, sample, res.basis, res.lam)
+
+
+@pytest.mark.parametrize(
+    "problem",
+    [policy_like_problem(1500, 0), random_choice_problem(1500, 5, 1, sense="min")],
+    ids=["policy-like-max", "random-min"],
+)
+def test_the_sampled_lps_extended_basis_starts_the_whole_lp_dual_feasible(
+    problem: ChoiceProblem,
+) -> None:
+    """The basis is square (one basic variable per row), HiGHS takes it with no
+    dual infeasibility (only the right-hand side differs from the sample's),
+    and the simplex from it reaches the cold start's optimum in a fraction of
+    the iterations (measured 147 and 33 against 2,624 and 1,672)."""
+    import highspy
+
+    from sim.optimise.mip_worker import _set_basis
+
+    _, core, basis = _sampled_lp_basis(problem, 300)
+    cols, rows = basis
+    basic = int(highspy.HighsBasisStatus.kBasic)
+    assert cols.size == core.lp.num_col_ and rows.size == core.lp.num_row_
+    assert int((cols == basic).sum() + (rows == basic).sum()) == core.lp.num_row_
+
+    def run(start: object, iterations: int | None = None) -> highspy.Highs:
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.passModel(core.lp)
+        if start is not None:
+            _set_basis(h, start)
+        if iterations is not None:
+            h.setOptionValue("simplex_iteration_limit", iterations)
+        h.run()
+        return h
+
+    at_start = run(basis, 0).getInfo()
+    assert at_start.num_dual_infeasibilities == 0 and at_start.num_primal_infeasibilities > 0
+    warm, cold = run(basis), run(None)
+    assert warm.getModelStatus() == cold.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    assert warm.getInfo().objective_function_value == pytest.approx(
+        cold.getInfo().objective_function_value, rel=1e-9)
+    assert warm.getInfo().simplex_iteration_count < 0.2 * cold.getInfo().simplex_iteration_count
+
+
+def test_the_worker_starts_an_lp_from_the_basis_it_is_sent() -> None:
+    """Through the child process: with 300 simplex iterations allowed, the LP
+    from the extended basis is solved (it needs 147) and the cold one is not."""
+    from sim.optimise.mip_worker import LpArrays, MipWorker, solve_in_process
+
+    _, core, basis = _sampled_lp_basis(policy_like_problem(1500, 0), 300)
+    lp = LpArrays.from_highs(core.lp)
+    limited = {"simplex_iteration_limit": 300}
+    with MipWorker() as worker:
+        worker.submit(lp, limited, None, basis)
+        warm = worker.answer(60.0)
+        worker.submit(lp, limited)
+        cold = worker.answer(60.0)
+    reference = solve_in_process(core.lp, {})
+    assert warm.status == "optimal" and cold.status != "optimal"
+    assert warm.objective == pytest.approx(reference.objective, rel=1e-9)

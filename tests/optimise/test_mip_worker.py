@@ -225,21 +225,27 @@ def test_a_submitted_model_can_be_looked_at_collected_or_abandoned() -> None:
         assert worker.solve(lp, {"time_limit": 30.0}, None, 60.0).status == "optimal"
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize(("seed", "warm"), [(0, True), (1, False), (1, True)])
 def test_the_lp_solved_in_a_child_while_sifting_gives_the_same_optimum(
-    monkeypatch: pytest.MonkeyPatch, seed: int
+    monkeypatch: pytest.MonkeyPatch, seed: int, warm: bool
 ) -> None:
     """With the background threshold lowered, level 0 starts its whole LP in a
-    child, sifts one step, then waits for and uses the child's LP; the
-    decomposition still proves HiGHS' optimum."""
+    child (after the sampled LP, from its basis, when ``WARM_LP_BASIS``), sifts
+    one step, then waits for and uses the child's LP; the decomposition still
+    proves HiGHS' optimum."""
     monkeypatch.setattr(decomposition, "BACKGROUND_LP_PAIRS", 100)
     monkeypatch.setattr(decomposition, "DIRECT_AFTER_STEPS", 1)
+    monkeypatch.setattr(decomposition, "WARM_LP_BASIS", warm)
     problem = policy_like_problem(1500, seed)
     events: list[ProgressEvent] = []
     sol = solve_decomposition(problem, time_limit=60, gap_tol=1e-6, core_size=200,
                               progress=events.append)
     messages = [e.message for e in events]
-    assert "level 0: direct LP on 1500 units started in a child process" in messages
+    started = "level 0: direct LP on 1500 units started in a child process"
+    assert (started + (", from the sampled LP's basis" if warm else "")) in messages
+    if warm:  # after the sampled LP whose basis it starts from
+        assert messages.index("level 1: LP on 200 sampled units: optimal") < messages.index(
+            started + ", from the sampled LP's basis")
     took = [m for m in messages if m.startswith("level 0: direct LP on 1500 units in a child")]
     converged_first = any("0 rows at the box, 0 violators" in m for m in messages
                           if m.startswith("level 0 step 1:"))
