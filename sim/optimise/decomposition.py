@@ -1219,6 +1219,7 @@ class _BackgroundLP:
         return None if self.child is None else self.child.result(wait)
 
     def close(self) -> None:
+        """Stop the child, if it was started."""
         if self.child is not None:
             self.child.close()
 

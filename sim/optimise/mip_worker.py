@@ -164,6 +164,7 @@ def _set_basis(h: highspy.Highs, basis: Basis) -> None:
 
 
 def _get_basis(h: highspy.Highs) -> Basis:
+    """HiGHS' current basis as status codes (small enough to pickle to a child)."""
     b = h.getBasis()
     return (np.array([int(v) for v in b.col_status], dtype=np.int8),
             np.array([int(v) for v in b.row_status], dtype=np.int8))
