@@ -1365,11 +1365,9 @@ def _solve_lp(
         if res.status == "optimal":
             lam = res.lam
         emit("sample", f"level {level + 1}: LP on {k0} sampled units: {res.status}")
-        if background is not None:
+        if warm_lp and background is not None:
             background.start(None if res.basis is None
                              else _extended_basis(model, sample, res.basis, res.lam))
-    if background is not None:
-        background.start()  # (no sampled LP after all)
 
     if background is not None and (got := background.result(0.0)) is not None:
         direct = _direct_state(model, got, level, " in a child process", emit, on_bound)

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from choice_factories import MMKP_DIR
 
-from sim.optimise.decomposition import LagrangianModel, solve_decomposition
+from sim.optimise.decomposition import LagrangianModel, _CoreLP, solve_decomposition
 from sim.optimise.highs_backend import solve_highs
+from sim.optimise.mip_worker import Basis
 from sim.optimise.problem import ChoiceProblem, Constraint, Objective, ProgressEvent
 from sim.optimise.verify import check
 
@@ -469,7 +470,7 @@ def test_sifting_stall_rule_on_measured_rows_at_the_box() -> None:
     assert _stalled([114, 80, 50, 20], step_seconds=1.0, left=20.0) == ""
 
 
-def _sampled_lp_basis(problem: ChoiceProblem, k: int) -> tuple[LagrangianModel, object, object]:
+def _sampled_lp_basis(problem: ChoiceProblem, k: int) -> tuple[_CoreLP, Basis]:
     """The whole LP's core model and the sampled LP's basis extended to it."""
     from sim.optimise.decomposition import _build_core, _extended_basis, _solve_core
 
@@ -483,7 +484,7 @@ def _sampled_lp_basis(problem: ChoiceProblem, k: int) -> tuple[LagrangianModel, 
     core = _build_core(model, np.arange(n), np.ones((n, n_opt), dtype=bool),
                        np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool), integer=False,
                        artificial=True)
-    return model, core, _extended_basis(model, sample, res.basis, res.lam)
+    return core, _extended_basis(model, sample, res.basis, res.lam)
 
 
 @pytest.mark.parametrize(
@@ -502,13 +503,13 @@ def test_the_sampled_lps_extended_basis_starts_the_whole_lp_dual_feasible(
 
     from sim.optimise.mip_worker import _set_basis
 
-    _, core, basis = _sampled_lp_basis(problem, 300)
+    core, basis = _sampled_lp_basis(problem, 300)
     cols, rows = basis
     basic = int(highspy.HighsBasisStatus.kBasic)
     assert cols.size == core.lp.num_col_ and rows.size == core.lp.num_row_
     assert int((cols == basic).sum() + (rows == basic).sum()) == core.lp.num_row_
 
-    def run(start: object, iterations: int | None = None) -> highspy.Highs:
+    def run(start: Basis | None, iterations: int | None = None) -> highspy.Highs:
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
         h.passModel(core.lp)
@@ -533,7 +534,7 @@ def test_the_worker_starts_an_lp_from_the_basis_it_is_sent() -> None:
     from the extended basis is solved (it needs 147) and the cold one is not."""
     from sim.optimise.mip_worker import LpArrays, MipWorker, solve_in_process
 
-    _, core, basis = _sampled_lp_basis(policy_like_problem(1500, 0), 300)
+    core, basis = _sampled_lp_basis(policy_like_problem(1500, 0), 300)
     lp = LpArrays.from_highs(core.lp)
     limited = {"simplex_iteration_limit": 300}
     with MipWorker() as worker:
