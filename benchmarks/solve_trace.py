@@ -1,5 +1,6 @@
 """One decomposition solve of a scenario's model with every progress message: the
-runner of the side-by-side runs in ``benchmarks/results/`` (second lane, warm LP).
+runner of the side-by-side runs in ``benchmarks/results/`` (second lane, warm LP,
+neighbourhood schedule).
 
     python benchmarks/solve_trace.py 60
     python benchmarks/solve_trace.py 150 --set SECOND_LANE=0
@@ -10,9 +11,9 @@ Arguments: the time limit (s); ``--firms`` synthetic firms (default 1e5,
 population seed 0); ``--scenario`` (default the shipped Hangzhou one);
 ``--seed`` the solve's own random seed (default 0: neighbourhood draws);
 ``--set NAME=0|1`` switches a feature flag of :mod:`sim.optimise.decomposition`
-(``SECOND_LANE``, ``WARM_LP_BASIS``) for the side-by-side run. Prints one line
-per progress event and ``END status objective bound gap``. Run from the
-repository's root.
+(``SECOND_LANE``, ``WARM_LP_BASIS``, ``LANE_MIXED``, ``RELATED_EARLY``) for the
+side-by-side run. Prints one line per progress event and ``END status
+objective bound gap``. Run from the repository's root.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from sim.optimise.decomposition import solve_decomposition
 from sim.optimise.problem import ProgressEvent
 from sim.pipeline import build_model
 
-FLAGS = ("SECOND_LANE", "WARM_LP_BASIS")
+FLAGS = ("SECOND_LANE", "WARM_LP_BASIS", "LANE_MIXED", "RELATED_EARLY")
 
 
 def _flag(text: str) -> tuple[str, bool]:

@@ -170,6 +170,15 @@ GUARD_PAIRS = 100_000
 #: units) in a second worker beside each one, unless the whole MIP's child
 #: will use the second core
 SECOND_LANE = True
+#: beside a row-related neighbourhood MIP, the lane solves a loss-drawn one
+#: (a second row-related draw is often empty or repeats the first's rows,
+#: and left the second core idle)
+LANE_MIXED = True
+#: the second neighbourhood MIP is row-related (see :func:`_wants_related`).
+#: At 10^5 unphased city firms, 60 s: 6 of 6 runs (seeds 0–5) reach the good
+#: outcome (1,989,558–1,989,891) by the LP + 35 s; with the lane mixed but
+#: without this, 2 of 3 ended near 1,998,000 (benchmarks/results/lns-schedule-1e5/)
+RELATED_EARLY = True
 #: share of the time left that level 0 of a model too large for one LP
 #: spends on smoothed-dual prices before sifting (at 10^6 city firms about
 #: 15 s of 60 s; sampled levels use all of their own share)
@@ -1366,7 +1375,11 @@ def _solve_lp(
             lam = res.lam
         emit("sample", f"level {level + 1}: LP on {k0} sampled units: {res.status}")
         if warm_lp and background is not None:
-            background.start(None if res.basis is None
+            # a sample that needs artificial slack has big-M prices, and a basis
+            # extended at those left the child's simplex in error (10^5 city
+            # firms, 2 seeds of 6): the child then starts cold
+            needs_slack = bool(np.any(res.extra_used > (k0 / n) * _artificial_tol(model)))
+            background.start(None if res.basis is None or needs_slack
                              else _extended_basis(model, sample, res.basis, res.lam))
 
     if background is not None and (got := background.result(0.0)) is not None:
@@ -1751,6 +1764,7 @@ def _solve_decomposition(
     k_mip = min(n, n_frac + max(100, 8 * m))
     mip_gap = 0.5 * gap_tol
     want_related = False
+    first_search = True
     whole_mip: _WholeInChild | None = None
 
     def take_whole(res: _CoreResult) -> None:
@@ -1851,18 +1865,24 @@ def _solve_decomposition(
                 tl = _neighbourhood_time(units.size, n, left(), cap=5.0)
         beside = None
         if lane is not None and inc_choice is not None and not exact and units.size < n:
-            # a second neighbourhood of the same kind, none of the first's units
+            # a second neighbourhood, none of the first's units: loss-drawn beside
+            # a loss-drawn one, and (LANE_MIXED) beside a row-related one
             outside = _fixed_except(n, units)
-            if related:
+            beside_related = related and not LANE_MIXED
+            beside_options = options
+            if beside_related:
                 other = _related_units(model, d, top, allowed, inc_choice, loss, margin, rng)
                 other = other[outside[other]]
             else:
+                if related:
+                    beside_options = _near_options(pair_loss, allowed, inc_choice)
                 other = _neighbourhood(margin, frac & outside,
-                                       (options.sum(axis=1) > 1) & outside, k_mip, rng, loss)
+                                       (beside_options.sum(axis=1) > 1) & outside, k_mip, rng,
+                                       loss)
             if other.size:
                 stats.mip_solves += 1
-                beside = _submit_lane_mip(lane, model, other, options[other], fixed_choice,
-                                          time_limit=tl, mip_gap=0.1 * gap_tol)
+                beside = _submit_lane_mip(lane, model, other, beside_options[other],
+                                          fixed_choice, time_limit=tl, mip_gap=0.1 * gap_tol)
         stats.mip_solves += 1
         res = _solve_core(
             model,
@@ -1898,7 +1918,8 @@ def _solve_decomposition(
             f"{' (stopped: HiGHS overran its limit or crashed)' if res.stopped else ''}",
         )
         if beside is not None:
-            take_from_lane(beside, beside.result(model), "related" if related else "heuristic")
+            take_from_lane(beside, beside.result(model),
+                           "related" if beside_related else "heuristic")
         if exact and res.status in ("optimal", "infeasible"):
             break
         if exact:  # time limit inside the exact MIP, or HiGHS overran it and was stopped
@@ -1922,10 +1943,9 @@ def _solve_decomposition(
             whole_mip = None
         if not related:
             k_mip = _next_neighbourhood_size(k_mip, res.status, n_frac, n, improved)
-        # loss-drawn neighbourhoods while they improve the plan by more than
-        # SWITCH_GAIN (relative), then row-related ones while those do
         gain = (inc_val - before) / max(1.0, abs(inc_val)) if np.isfinite(before) else np.inf
-        want_related = gain > SWITCH_GAIN if related else gain <= SWITCH_GAIN
+        want_related = _wants_related(related, gain, first_search)
+        first_search = False
 
     if whole_mip is not None:
         got = None if done() else whole_mip.result(max(0.0, left()) + BOUND_MIP_WAIT)
@@ -2172,6 +2192,22 @@ def _related_units(
         touch = np.zeros(n, dtype=bool)
         touch[np.argpartition(pri, RELATED_UNITS - 1)[:RELATED_UNITS]] = True
     return np.flatnonzero(touch)
+
+
+def _wants_related(related: bool, gain: float, first: bool) -> bool:
+    """Whether the next neighbourhood MIP is row-related rather than loss-drawn.
+
+    ``gain`` is the relative improvement of the plan by the last one, of kind
+    ``related``. After the first (loss-drawn) MIP, which repairs most of what
+    rounding the LP broke, a row-related one (with :data:`RELATED_EARLY`):
+    those make the large moves, and on the unphased city model at 10^5 firms
+    one of them needs ~20 s, which it only gets early on. Then each kind
+    runs while it gains more than :data:`SWITCH_GAIN` and hands over to the
+    other when it does not.
+    """
+    if first and RELATED_EARLY:
+        return True
+    return gain > SWITCH_GAIN if related else gain <= SWITCH_GAIN
 
 
 def _next_neighbourhood_size(

@@ -294,6 +294,41 @@ def test_neighbourhood_of_every_unit_gets_all_the_time_left() -> None:
     assert _neighbourhood_time(500, 1469, 0.5) == 0.5
 
 
+def test_the_second_neighbourhood_is_row_related_then_each_kind_runs_while_it_gains(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sim.optimise import decomposition
+    from sim.optimise.decomposition import SWITCH_GAIN, _wants_related
+
+    small, large = 0.5 * SWITCH_GAIN, 2.0 * SWITCH_GAIN
+    # after the first (loss-drawn) MIP: row-related, whatever it gained
+    assert _wants_related(False, large, first=True) and _wants_related(False, small, True)
+    # then: loss-drawn while they gain, row-related while those do
+    assert not _wants_related(False, large, first=False)
+    assert _wants_related(False, small, first=False)
+    assert _wants_related(True, large, first=False)
+    assert not _wants_related(True, small, first=False)
+    monkeypatch.setattr(decomposition, "RELATED_EARLY", False)
+    assert not _wants_related(False, large, first=True)
+
+
+def test_solve_turns_to_row_related_neighbourhoods_after_the_first_mip() -> None:
+    """On a model with district, park and acquirer rows (exact MIP off), the
+    search's second neighbourhood MIP is a row-related one; the plan is verified
+    and within the bound of HiGHS' optimum."""
+    problem = policy_like_problem(3000, 1)
+    events: list[ProgressEvent] = []
+    sol = solve_decomposition(problem, time_limit=15, gap_tol=1e-9, exact_pairs=0,
+                              progress=events.append)
+    mips = [e.message for e in events if e.phase == "core-mip"]
+    assert len(mips) >= 2, mips
+    assert mips[0].startswith("heuristic MIP on ") and mips[1].startswith("related MIP on ")
+    check(problem, sol)
+    exact = solve_highs(problem, time_limit=120, mip_gap=1e-9)
+    tol = 1e-9 * abs(exact.objective)
+    assert sol.objective <= exact.objective + tol and sol.bound >= exact.objective - tol
+
+
 @pytest.mark.parametrize(("seed", "sense"), [(3, "max"), (5, "min")])
 def test_direct_lp_equals_highs_lp_relaxation(seed: int, sense: str) -> None:
     from sim.optimise.decomposition import _solve_direct

@@ -7,6 +7,7 @@ minutes), which is what the parent sees when HiGHS ignores its clock.
 
 from __future__ import annotations
 
+import itertools
 import sys
 import threading
 import time
@@ -257,6 +258,60 @@ def test_the_lp_solved_in_a_child_while_sifting_gives_the_same_optimum(
     assert sol.objective == pytest.approx(exact.objective, rel=1e-6)
 
 
+def _rare_row_problem(n: int) -> ChoiceProblem:
+    """``n`` units × 3 options, a budget, and a ``>=`` row that only units 0–2 (with
+    option 2) can meet: a sample of the units without them needs artificial slack."""
+    from sim.optimise.problem import Constraint, Objective
+
+    rng = np.random.default_rng(0)
+    effects = np.zeros((n, 3, 3))
+    effects[:, :, 0] = rng.uniform(1.0, 2.0, (n, 3))
+    effects[:, 1, 0] -= 1.5
+    effects[:, 1, 1] = rng.uniform(0.5, 1.0, n)
+    effects[:3, 2, 2] = 1.0
+    effects[:3, 2, 0] = 0.0
+    return ChoiceProblem(
+        effects=effects,
+        metrics=["value", "cost", "rare"],
+        constraints=[Constraint("budget", {"cost": 1.0}, "<=", 100.0),
+                     Constraint("rare", {"rare": 1.0}, ">=", 3.0)],
+        objective=Objective({"value": 1.0}, "max"),
+    )
+
+
+@pytest.mark.parametrize(("seed", "rare_in_sample"), [(0, False), (3, True)])
+def test_no_warm_lp_from_a_sample_that_needs_artificial_slack(
+    monkeypatch: pytest.MonkeyPatch, seed: int, rare_in_sample: bool
+) -> None:
+    """A sampled LP that needs artificial slack has big-M prices; the child's LP
+    then starts cold (at 10^5 city firms a basis extended at such prices left
+    HiGHS in error). The solve still proves HiGHS' optimum."""
+    monkeypatch.setattr(decomposition, "BACKGROUND_LP_PAIRS", 100)
+    monkeypatch.setattr(decomposition, "DIRECT_AFTER_STEPS", 1)
+    monkeypatch.setattr(decomposition, "WARM_LP_BASIS", True)
+    drawn: list[np.ndarray] = []
+    real = decomposition._solve_core
+
+    def spy(model: LagrangianModel, units: np.ndarray, *args: object, **kwargs: object) -> object:
+        if kwargs.get("want_basis"):
+            drawn.append(units)
+        return real(model, units, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(decomposition, "_solve_core", spy)
+    problem = _rare_row_problem(1500)
+    events: list[ProgressEvent] = []
+    sol = solve_decomposition(problem, time_limit=60, gap_tol=1e-6, core_size=200,
+                              progress=events.append, seed=seed)
+    (sample,) = drawn
+    assert bool(np.isin([0, 1, 2], sample).any()) == rare_in_sample
+    started = [e.message for e in events if " started in a child process" in e.message]
+    assert started == ["level 0: direct LP on 1500 units started in a child process"
+                       + (", from the sampled LP's basis" if rare_in_sample else "")]
+    exact = solve_highs(problem, time_limit=60, mip_gap=1e-9)
+    assert sol.status == "optimal"
+    assert sol.objective == pytest.approx(exact.objective, rel=1e-6)
+
+
 def test_a_failed_lp_in_the_child_leaves_the_sifting_to_finish(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -391,6 +446,32 @@ def test_a_second_lane_solves_a_disjoint_neighbourhood_beside_each_one(
     (lane,) = _CountedWorker.made  # the main worker is the plain class, made before
     assert lane._proc is None and lane.peak_mb > 20.0
     assert float(sol.solver_info["child_peak_mb"]) >= lane.peak_mb
+
+
+def test_beside_a_row_related_mip_the_lane_solves_a_loss_drawn_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Row-related MIPs leave the lane's core idle when a second one is drawn from
+    the same rows: beside each, the lane solves a loss-drawn neighbourhood (its
+    near-best options only), and beside a loss-drawn MIP another loss-drawn one."""
+    problem = policy_like_problem(3000, 1)
+    events: list[ProgressEvent] = []
+    sol = solve_decomposition(problem, time_limit=20, gap_tol=1e-9, exact_pairs=0,
+                              guard_mips=True, progress=events.append)
+    mips = [e.message for e in events if e.phase == "core-mip"]
+    pairs = [(main, beside) for main, beside in itertools.pairwise(mips)
+             if " beside it on " in beside and " beside it on " not in main]
+    kinds = {(main.split()[0], beside.split()[0]) for main, beside in pairs}
+    assert ("related", "heuristic") in kinds, mips
+    assert kinds <= {("related", "heuristic"), ("heuristic", "heuristic")}
+    check(problem, sol)
+    monkeypatch.setattr(decomposition, "LANE_MIXED", False)
+    events.clear()
+    solve_decomposition(problem, time_limit=20, gap_tol=1e-9, exact_pairs=0,
+                        guard_mips=True, progress=events.append)
+    mips = [e.message for e in events if e.phase == "core-mip"]
+    assert not any(m.startswith("heuristic MIP beside") and prev.startswith("related MIP on")
+                   for prev, m in itertools.pairwise(mips))
 
 
 @pytest.mark.parametrize("reason", ["switched off", "whole MIP child"])
