@@ -916,6 +916,12 @@ def _artificial_tol(model: LagrangianModel) -> FloatArray:
     return 1e-9 * np.maximum(1.0, np.abs(model.rhs)) + 1e-12 * model.row_scale
 
 
+def _needs_artificial(model: LagrangianModel, res: _CoreResult, rhs_scale: float = 1.0) -> bool:
+    """Whether an LP solved with artificial slack (right-hand side scaled by
+    ``rhs_scale``) uses it in any row: its hard rows cannot all be met."""
+    return bool(np.any(res.extra_used > rhs_scale * _artificial_tol(model)))
+
+
 def _solve_direct(
     model: LagrangianModel,
     time_limit: float,
@@ -953,7 +959,7 @@ def _direct_state(
         emit("sift", f"level {level}: direct LP on {n} units{where}: {res.status}")
         return None
     choice = _chosen_options(res.x)
-    infeasible = bool(np.any(res.extra_used > _artificial_tol(model)))
+    infeasible = _needs_artificial(model, res)
     val_l, _ = model.dual_value(res.lam)
     msg = f"level {level}: direct LP on {n} units{where} in {res.seconds:.1f}s, L {val_l:.8g}"
     if on_bound is not None and not infeasible:
@@ -1378,8 +1384,8 @@ def _solve_lp(
             # a sample that needs artificial slack has big-M prices, and a basis
             # extended at those left the child's simplex in error (10^5 city
             # firms, 2 seeds of 6): the child then starts cold
-            needs_slack = bool(np.any(res.extra_used > (k0 / n) * _artificial_tol(model)))
-            background.start(None if res.basis is None or needs_slack
+            background.start(None if res.basis is None
+                             or _needs_artificial(model, res, rhs_scale=k0 / n)
                              else _extended_basis(model, sample, res.basis, res.lam))
 
     if background is not None and (got := background.result(0.0)) is not None:
@@ -1869,13 +1875,13 @@ def _solve_decomposition(
             # a loss-drawn one, and (LANE_MIXED) beside a row-related one
             outside = _fixed_except(n, units)
             beside_related = related and not LANE_MIXED
-            beside_options = options
             if beside_related:
+                beside_options = options
                 other = _related_units(model, d, top, allowed, inc_choice, loss, margin, rng)
                 other = other[outside[other]]
             else:
-                if related:
-                    beside_options = _near_options(pair_loss, allowed, inc_choice)
+                beside_options = (_near_options(pair_loss, allowed, inc_choice) if related
+                                  else options)
                 other = _neighbourhood(margin, frac & outside,
                                        (beside_options.sum(axis=1) > 1) & outside, k_mip, rng,
                                        loss)

@@ -23,7 +23,7 @@ from sim.optimise.decomposition import LagrangianModel, _build_core, solve_decom
 from sim.optimise.highs_backend import solve_highs
 from sim.optimise.mip_worker import LpArrays, MipWorker, guarded_mips, solve_in_process
 from sim.optimise.mmkp import read_khan
-from sim.optimise.problem import ChoiceProblem, ProgressEvent
+from sim.optimise.problem import ChoiceProblem, ProgressEvent, Solution
 from sim.optimise.verify import check
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -455,23 +455,24 @@ def test_beside_a_row_related_mip_the_lane_solves_a_loss_drawn_one(
     the same rows: beside each, the lane solves a loss-drawn neighbourhood (its
     near-best options only), and beside a loss-drawn MIP another loss-drawn one."""
     problem = policy_like_problem(3000, 1)
-    events: list[ProgressEvent] = []
-    sol = solve_decomposition(problem, time_limit=20, gap_tol=1e-9, exact_pairs=0,
-                              guard_mips=True, progress=events.append)
-    mips = [e.message for e in events if e.phase == "core-mip"]
-    pairs = [(main, beside) for main, beside in itertools.pairwise(mips)
-             if " beside it on " in beside and " beside it on " not in main]
-    kinds = {(main.split()[0], beside.split()[0]) for main, beside in pairs}
-    assert ("related", "heuristic") in kinds, mips
+
+    def solve() -> tuple[set[tuple[str, str]], Solution]:
+        """The (main, beside) kinds of the MIPs solved side by side, and the plan."""
+        events: list[ProgressEvent] = []
+        sol = solve_decomposition(problem, time_limit=20, gap_tol=1e-9, exact_pairs=0,
+                                  guard_mips=True, progress=events.append)
+        mips = [e.message for e in events if e.phase == "core-mip"]
+        return {(main.split()[0], beside.split()[0])
+                for main, beside in itertools.pairwise(mips)
+                if " beside it on " in beside and " beside it on " not in main}, sol
+
+    kinds, sol = solve()
+    assert ("related", "heuristic") in kinds, kinds
     assert kinds <= {("related", "heuristic"), ("heuristic", "heuristic")}
     check(problem, sol)
     monkeypatch.setattr(decomposition, "LANE_MIXED", False)
-    events.clear()
-    solve_decomposition(problem, time_limit=20, gap_tol=1e-9, exact_pairs=0,
-                        guard_mips=True, progress=events.append)
-    mips = [e.message for e in events if e.phase == "core-mip"]
-    assert not any(m.startswith("heuristic MIP beside") and prev.startswith("related MIP on")
-                   for prev, m in itertools.pairwise(mips))
+    kinds, _ = solve()
+    assert ("related", "heuristic") not in kinds, kinds
 
 
 @pytest.mark.parametrize("reason", ["switched off", "whole MIP child"])
