@@ -41,7 +41,9 @@ from scipy.optimize import linprog
 from sim.optimise.problem import BoolArray, ChoiceProblem, FloatArray, IntArray
 
 #: problems with fewer units are left to the exact MIP (Khan I01–I06 and the
-#: Hiremath–Hill sets are proven optimal by it in seconds to minutes)
+#: Hiremath–Hill 5- and 30-group sets are proven optimal by it in seconds to
+#: minutes; the 100- and 200-group sets, at 50 units or more, get the exchange
+#: only if the decomposition has not proven them in its share of the time)
 MIN_UNITS = 50
 #: swaps per half: an exchange of up to 2·MAX_SWAPS groups is found when the
 #: split puts at most MAX_SWAPS of them on each side
@@ -67,8 +69,8 @@ STALL_TRIES = 2
 ITEM_LOSS_SHARE = 0.25
 #: the final slack on the priced rows may cost at most this share of the budget
 SLACK_SHARE = 0.3
-#: exchanges enumerated per second before the first try measures it (a 2-core
-#: machine does about 2·10^6; the first call also compiles)
+#: exchanges enumerated per second before the first try measures it (the
+#: shared 2-core machines do 3–4·10^6 on I07)
 FIRST_RATE = 4.0e6
 
 
@@ -520,6 +522,9 @@ def improve(
         deadline: ``time.perf_counter()`` time to stop.
         rng: random splits.
         on_gain: called with each better plan.
+
+    Gain targets are whole objective units (MMKP values are whole numbers): a
+    plan better than the best by less than one unit is not sought.
 
     Returns:
         The best plan found (``choice`` itself if none) and the stats.
