@@ -6,8 +6,8 @@
 * ``"pyomo"``: the same MIP built through Pyomo (:func:`sim.optimise.pyomo_backend.solve_pyomo`);
 * ``"decomposition"``: Lagrangian pricing with an exact core
   (:func:`sim.optimise.decomposition.solve_decomposition`); on problems in
-  knapsack form with integer rows and at least 50 units (Khan I07) it gets a
-  quarter of the time, and an exact-fill exchange search
+  knapsack form with integer rows and at least 50 units (Khan I07) it gets
+  15% of the time (:data:`EXCHANGE_MIP_SHARE`), and an exact-fill exchange search
   (:mod:`sim.optimise.exchange`) improves its plan in the rest;
 * ``"auto"``: small instances (at most :data:`AUTO_EXACT_PAIRS` available
   unit-option pairs) are solved to *proven* optimality (gap ``1e-9``) by the
