@@ -210,34 +210,22 @@ def solve(
     sign = 1.0 if problem.objective.sense == "max" else -1.0
     if method in ("mip", "pyomo"):
         sol = _solve_plain_mip(problem, str(method), time_limit, gap_tol, progress)
-    elif method == "decomposition":
-        limit = time_limit if time_limit is not None else DEFAULT_TIME_LIMIT[method]
-        rows = knapsack_form(problem)
-        sol = solve_decomposition(
-            problem,
-            time_limit=limit * (EXCHANGE_MIP_SHARE if rows is not None else 1.0),
-            gap_tol=gap_tol,
-            progress=progress,
-            seed=seed,
-        )
-        if rows is not None:
-            _improve_by_exchange(sol, rows, sign, gap_tol, t0 + limit, seed, progress)
     else:
-        limit = time_limit if time_limit is not None else DEFAULT_TIME_LIMIT["auto"]
-        small = pairs <= AUTO_EXACT_PAIRS
+        limit = time_limit if time_limit is not None else DEFAULT_TIME_LIMIT[str(method)]
+        small = method == "auto" and pairs <= AUTO_EXACT_PAIRS
+        target = min(gap_tol, EXACT_GAP) if small else gap_tol
         rows = knapsack_form(problem)
         sol = solve_decomposition(
             problem,
             time_limit=limit * (EXCHANGE_MIP_SHARE if rows is not None else 1.0),
-            gap_tol=min(gap_tol, EXACT_GAP) if small else gap_tol,
+            gap_tol=target,
             progress=progress,
             seed=seed,
         )
         if rows is not None:
-            _improve_by_exchange(sol, rows, sign, min(gap_tol, EXACT_GAP) if small else gap_tol,
-                                 t0 + limit, seed, progress)
+            _improve_by_exchange(sol, rows, sign, target, t0 + limit, seed, progress)
+    if method == "auto":
         sol.solver_info["auto_path"] = "exact" if small else "decomposition"
-        target = min(gap_tol, EXACT_GAP) if small else gap_tol
         if sol.status == "feasible" or (sol.status == "optimal" and sol.gap > target):
             sol.status = "feasible" if sol.gap > gap_tol else sol.status
             what = "optimality not proven" if small else f"gap {sol.gap:.3g} > {gap_tol:g}"
