@@ -2,7 +2,8 @@
 
 Reads the published instances from ``../shared/mmkp`` (relative to the
 repository; ``--data`` overrides), shuffles the items within each group
-(seeded) and records value, bound, gap, status and time per instance, against
+(seeded; ``--file-order`` keeps the file's order) and records value, bound,
+gap, status, time and (on I07) the exchange search's tries per instance, against
 the published optimum (or, for I07, the best known value and upper bound).
 Writes ``mmkp.csv`` and ``mmkp.md`` to ``--out``.
 
@@ -10,6 +11,7 @@ Example::
 
     python benchmarks/mmkp_benchmarks.py --time-limit 60 --out benchmarks/out
     python benchmarks/mmkp_benchmarks.py --khan I04 I07 --hh none
+    python benchmarks/mmkp_benchmarks.py --khan I07 --hh none --file-order --solve-seed 2
 """
 
 from __future__ import annotations
@@ -45,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="HH sets by group count (5 30 100 200) or 'none'")
     p.add_argument("--time-limit", type=float, default=60.0)
     p.add_argument("--seed", type=int, default=1, help="item shuffle seed")
+    p.add_argument("--file-order", action="store_true",
+                   help="keep the items in the file's order (no shuffle)")
+    p.add_argument("--solve-seed", type=int, default=0,
+                   help="seed of the solver's own random choices (decomposition, exchange)")
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out")
     args = p.parse_args(argv)
     if not args.data.is_dir():
@@ -57,9 +63,10 @@ def main(argv: list[str] | None = None) -> int:
             insts += read_hh(hh / HH_FILES[g], hh / "hh_exact_values.csv")
     rows: list[dict[str, Any]] = []
     for inst in insts:
-        shuffled, _ = inst.shuffled(args.seed)
+        shuffled = inst if args.file_order else inst.shuffled(args.seed)[0]
         t0 = time.perf_counter()
-        sol = solve(shuffled.to_problem(), method="auto", time_limit=args.time_limit)
+        sol = solve(shuffled.to_problem(), method="auto", time_limit=args.time_limit,
+                    seed=args.solve_seed)
         secs = time.perf_counter() - t0
         ref = inst.optimum if inst.optimum is not None else (
             I07_BEST if inst.name == "I07" else float("nan")
@@ -71,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             "proven": inst.optimum is not None, "value": sol.objective, "bound": sol.bound,
             "gap": sol.gap, "status": sol.status, "seconds": round(secs, 2),
             "reproduced": ok, "path": sol.solver_info.get("auto_path", ""),
+            "exchange": sol.solver_info.get("exchange", ""),
         })
         print(f"{inst.name:32s} value {sol.objective:10.2f} bound {sol.bound:10.2f} "
               f"ref {ref:10.2f} {sol.status:9s} {secs:7.2f} s", flush=True)

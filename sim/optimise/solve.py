@@ -154,7 +154,8 @@ def _improve_by_exchange(
 
     plan, stats = improve(rows, np.asarray(sol.choice, dtype=np.int64), price,
                           lp_bound, deadline, np.random.default_rng(seed), on_gain)
-    sol.solver_info["exchange"] = (f"{stats.gains} better plans in {stats.tries} tries, "
+    partial = f" ({stats.partial} with a table too small for their half)" if stats.partial else ""
+    sol.solver_info["exchange"] = (f"{stats.gains} better plans in {stats.tries} tries{partial}, "
                                    f"{stats.seconds:.1f} s")
     sol.timings["exchange"] = stats.seconds
     if stats.gains:

@@ -72,15 +72,15 @@ def test_one_exchange_with_no_limits_finds_the_brute_force_optimum(
     slack = c - w[np.arange(8), start].sum(axis=0)
     priced, unpriced = np.flatnonzero(y > 0), np.flatnonzero(y == 0)
     room = c - w.min(axis=1).sum(axis=0)
-    finals = exchange._final_slacks(room[priced], y[priced], np.inf)
+    finals = exchange._final_slacks(room[priced], y[priced], np.inf, None)
     cur = start[sw.unit]
-    got, _, cut, picks = exchange._exchange(
+    got, _, cut, picks, full = exchange._exchange(
         w[sw.unit, sw.option] - w[sw.unit, cur], v[sw.unit, sw.option] - v[sw.unit, cur],
         loss[sw.unit, sw.option] - loss[sw.unit, cur], sw.next_unit, sw.split, 6, priced,
         unpriced, slack, finals, float(y @ slack) + 1e9, -1e9,
         *exchange.new_table(16, unpriced.size, 6), 10**9,
     )
-    assert not cut
+    assert not cut and not full
     optimum = _brute_force(v, w, c)
     start_value = float(v[np.arange(8), start].sum())
     if optimum == start_value:
@@ -105,7 +105,7 @@ def test_the_loss_budget_never_prunes_an_exchange_within_it() -> None:
     loss = rc.max(axis=1, keepdims=True) - rc
     sw = exchange._swaps(loss, np.ones(v.shape, bool), start, np.inf, np.random.default_rng(0))
     slack = c - w[np.arange(8), start].sum(axis=0)
-    finals = exchange._final_slacks(c - w.min(axis=1).sum(axis=0), y, np.inf)
+    finals = exchange._final_slacks(c - w.min(axis=1).sum(axis=0), y, np.inf, None)
     cur = start[sw.unit]
     best = _brute_force_plan(v, w, c)
     target = float(v[np.arange(8), best].sum() - v[np.arange(8), start].sum())
@@ -127,6 +127,64 @@ def test_the_loss_budget_never_prunes_an_exchange_within_it() -> None:
     assert target > 0
     assert run(float(y @ slack) - target) == pytest.approx(target)  # the valid budget
     assert run(needed) == pytest.approx(target)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_final_slacks_are_every_affordable_slack_or_the_cheapest_of_them(seed: int) -> None:
+    """Against itertools.product: without a cap every ``0 ≤ u ≤ room`` with ``price·u ≤ limit``,
+    each once; with a cap of 5, five of them at the five least costs."""
+    rng = np.random.default_rng(seed)
+    room = rng.integers(-1, 5, size=3)
+    price = rng.uniform(0.5, 3.0, size=3)
+    limit = float(rng.uniform(2.0, 8.0))
+    expected = [u for u in itertools.product(*(range(max(r, 0) + 1) for r in room))
+                if np.dot(u, price) <= limit + 1e-9]
+    every = exchange._final_slacks(room, price, limit, None)
+    assert sorted(map(tuple, every.tolist())) == sorted(expected)
+    cheapest = exchange._final_slacks(room, price, limit, 5)
+    assert len(cheapest) == min(5, len(expected))
+    assert np.allclose(np.sort(cheapest @ price), np.sort([np.dot(u, price) for u in expected])[:5])
+    assert {tuple(u) for u in cheapest.tolist()} <= set(expected)
+
+
+def test_a_table_too_small_for_the_stored_half_is_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A table of 4 slots holds 2 keys: the try says its half did not fit, what it finds is
+    still a feasible gain no larger than the exact one, and ``improve`` counts such tries."""
+    v, w, c = _tiny(1)
+    start = _lightest(w)
+    y = np.array([1.0, 2.0, 0.5])
+    loss = (v - w @ y).max(axis=1, keepdims=True) - (v - w @ y)
+    sw = exchange._swaps(loss, np.ones(v.shape, bool), start, np.inf, np.random.default_rng(0))
+    slack = c - w[np.arange(8), start].sum(axis=0)
+    finals = exchange._final_slacks(c - w.min(axis=1).sum(axis=0), y, np.inf, None)
+    cur = start[sw.unit]
+    got, _, cut, picks, full = exchange._exchange(
+        w[sw.unit, sw.option] - w[sw.unit, cur], v[sw.unit, sw.option] - v[sw.unit, cur],
+        loss[sw.unit, sw.option] - loss[sw.unit, cur], sw.next_unit, sw.split, 6,
+        np.arange(3), np.zeros(0, np.int64), slack, finals, float(y @ slack) + 1e9, -1e9,
+        *exchange.new_table(2, 0, 6), 10**9,
+    )
+    assert full and not cut
+    assert got <= _brute_force(v, w, c) - float(v[np.arange(8), start].sum()) + 1e-9
+    if np.isfinite(got):
+        plan = start.copy()
+        plan[sw.unit[picks[picks >= 0]]] = sw.option[picks[picks >= 0]]
+        assert np.all(w[np.arange(8), plan].sum(axis=0) <= c)
+
+    v, w, _ = _tiny(5, n=60, o=5, r=4)
+    start = _lightest(w)
+    tight = w[np.arange(60), start].sum(axis=0) + 25  # so that every row has a price
+    rows = exchange.knapsack_form(MMKPInstance("sixty", v, w.astype(float),
+                                               tight.astype(float)).to_problem())
+    assert rows is not None
+    bound, price = exchange.lp_prices(rows)
+    assert np.all(price > 0)
+    monkeypatch.setattr(exchange, "TABLE_BITS", 1)  # one key: the empty exchange
+    _, stats = exchange.improve(rows, start, price, bound, time.perf_counter() + 2.0,
+                                np.random.default_rng(0))
+    assert stats.tries >= 1 and stats.partial >= 1
 
 
 def test_knapsack_form_applies_only_to_integer_single_rows() -> None:
