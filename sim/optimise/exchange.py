@@ -56,13 +56,17 @@ MAX_KEY_ROWS = 9
 #: largest |partial weight change| a 7-bit digit holds
 DIGIT_LIMIT = 63
 #: hash table of the stored half: 2**TABLE_BITS slots, filled to at most half
-#: (about 1 GB; I07's half enumerates 16 million exchanges from its 24,584 plan)
+#: (about 1 GB; I07's half holds 13 million exchanges from its 24,584 plan at
+#: a gain target of 10, and overflows at 9 in some splits, which the search
+#: reports and answers by raising the target again)
 TABLE_BITS = 25
 #: the B-side lookups first test a bit filter of the stored keys with this
 #: many more bits than the table has slots (2**29 bits, 64 MB, for 2**25
 #: slots). Most lookups miss, and a miss in the table probes 2–3 slots of a
 #: 256 MB array; the filter answers most of them with one read. Side by side
-#: on I07 a try took 11.7 s with it against 18.5 s without (2**27 bits: 13.6 s)
+#: on I07 from the 24,584 plan, a try took 6.2–6.9 s with it against
+#: 7.8–8.0 s without at a gain target of 10, and 11.7 s against 18.5 s at 8
+#: (with 2**27 bits: 13.6 s)
 FILTER_EXTRA_BITS = 4
 #: gain target as a share of the gap (bound − plan) at the first try after a
 #: gain; each miss lowers it by TARGET_DECAY (at least a gain of one unit)
@@ -179,13 +183,21 @@ def _hash(key: np.int64) -> np.int64:  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _slot(keys: IntArray, key: np.int64) -> np.int64:  # pragma: no cover - compiled
-    """Slot of ``key`` in the open-addressing table (its own or the first empty one)."""
+def _slot(keys: IntArray, key: np.int64, h: np.int64) -> np.int64:  # pragma: no cover - compiled
+    """Slot of ``key`` (hash ``h``) in the open-addressing table: its own or the first empty one."""
     mask = keys.shape[0] - 1
-    i = _hash(key) & mask
+    i = h & mask
     while keys[i] != key and keys[i] != -1:
         i = (i + 1) & mask
     return i
+
+
+@njit(cache=True)
+def _filter_bit(seen: UintArray, h: np.int64) -> tuple[np.int64, np.uint64]:  # pragma: no cover
+    """Word and bit mask of hash ``h`` in the bit filter (from the hash's high bits, which the
+    table's slot does not use)."""
+    high = h >> 32
+    return (high >> 6) & (seen.shape[0] - 1), np.uint64(1) << np.uint64(high & 63)
 
 
 @njit(cache=True)
@@ -205,7 +217,6 @@ def _store_half(  # pragma: no cover - compiled
     R = dw.shape[1]
     F = unpriced.shape[0]
     capacity = keys.shape[0] // 2
-    seen_mask = seen.shape[0] - 1
     stored = 0
     full = False
     nodes = 0
@@ -224,7 +235,8 @@ def _store_half(  # pragma: no cover - compiled
             nodes += 1
             if nodes > max_nodes:
                 return nodes, True, full
-            i = _slot(keys, key[d] + zero)
+            h = _hash(key[d] + zero)
+            i = _slot(keys, key[d] + zero, h)
             fresh = keys[i] == -1
             if fresh and stored >= capacity:
                 full = True  # the table stays at most half full
@@ -232,8 +244,8 @@ def _store_half(  # pragma: no cover - compiled
                 if fresh:
                     keys[i] = key[d] + zero
                     stored += 1
-                    h = _hash(key[d] + zero) >> 32
-                    seen[(h >> 6) & seen_mask] |= np.uint64(1) << np.uint64(h & 63)
+                    word, bit = _filter_bit(seen, h)
+                    seen[word] |= bit
                 if fresh or val[d] > gains[i]:
                     gains[i] = val[d]
                     for f in range(F):
@@ -278,7 +290,6 @@ def _search_branch(  # pragma: no cover - compiled
     S, R = dw.shape
     K = priced.shape[0]
     F = unpriced.shape[0]
-    seen_mask = seen.shape[0] - 1
     best = -np.inf
     chosen = np.empty(p + 1, np.int64)
     nxt = np.empty(p + 1, np.int64)
@@ -318,10 +329,11 @@ def _search_branch(  # pragma: no cover - compiled
                     break
             if fits:
                 for t in range(final_keys.shape[0]):
-                    h = _hash(final_keys[t] - key[d]) >> 32
-                    if not (seen[(h >> 6) & seen_mask] >> np.uint64(h & 63)) & np.uint64(1):
-                        continue
-                    i = _slot(keys, final_keys[t] - key[d])
+                    h = _hash(final_keys[t] - key[d])
+                    word, bit = _filter_bit(seen, h)
+                    if not seen[word] & bit:
+                        continue  # certainly not stored
+                    i = _slot(keys, final_keys[t] - key[d], h)
                     if keys[i] == -1:
                         continue
                     g = gains[i] + val[d]
