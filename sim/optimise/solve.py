@@ -41,6 +41,7 @@ from sim.optimise.problem import (
     Solution,
     relative_gap,
 )
+from sim.optimise.verify import plan_objective
 
 Method = Literal["auto", "mip", "pyomo", "decomposition"]
 METHODS: tuple[str, ...] = ("auto", "mip", "pyomo", "decomposition")
@@ -126,8 +127,8 @@ def _solve_recording_peak(
 
 def _improve_by_exchange(
     sol: Solution,
+    problem: ChoiceProblem,
     rows: IntegerRows,
-    sign: float,
     gap_tol: float,
     deadline: float,
     seed: int,
@@ -136,8 +137,8 @@ def _improve_by_exchange(
     """Spend the time the decomposition left on exact-fill exchanges (:mod:`sim.optimise.exchange`).
 
     Only when the decomposition returned a plan without closing the gap; the
-    bound stays the decomposition's. ``sign`` is +1 for a max objective, −1
-    for min (``rows.value`` is in maximisation form). Updates ``sol`` in place.
+    bound stays the decomposition's. ``rows`` is ``problem`` in knapsack form.
+    Updates ``sol`` in place.
     """
     if sol.status != "feasible" and not (sol.status == "optimal" and sol.gap > gap_tol):
         return
@@ -148,7 +149,7 @@ def _improve_by_exchange(
 
     def on_gain(plan: IntArray) -> None:
         if progress is not None:
-            value = sign * float(rows.value[np.arange(plan.size), plan].sum())
+            value = plan_objective(problem, plan)
             progress(ProgressEvent("exchange", time.perf_counter() - t_start, value, sol.bound,
                                    relative_gap(value, sol.bound)))
 
@@ -160,7 +161,7 @@ def _improve_by_exchange(
     sol.timings["exchange"] = stats.seconds
     if stats.gains:
         sol.choice = plan
-        sol.objective = sign * float(rows.value[np.arange(plan.size), plan].sum())
+        sol.objective = plan_objective(problem, plan)
         sol.gap = relative_gap(sol.objective, sol.bound)
         sol.status = "optimal" if sol.gap <= gap_tol else "feasible"
 
@@ -208,7 +209,6 @@ def solve(
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     t0 = time.perf_counter()
     pairs = available_pairs(problem)
-    sign = 1.0 if problem.objective.sense == "max" else -1.0
     if method in ("mip", "pyomo"):
         sol = _solve_plain_mip(problem, str(method), time_limit, gap_tol, progress)
     else:
@@ -224,7 +224,7 @@ def solve(
             seed=seed,
         )
         if rows is not None:
-            _improve_by_exchange(sol, rows, sign, target, t0 + limit, seed, progress)
+            _improve_by_exchange(sol, problem, rows, target, t0 + limit, seed, progress)
     if method == "auto":
         sol.solver_info["auto_path"] = "exact" if small else "decomposition"
         if sol.status == "feasible" or (sol.status == "optimal" and sol.gap > target):
