@@ -50,6 +50,7 @@ import os
 import re
 import types
 import typing
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -60,7 +61,7 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin, overload
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from sim.errors import ScenarioError, TenglongError
@@ -224,6 +225,23 @@ def _syntax_message(path: Path, exc: MarkedYAMLError) -> str:
     return msg + "."
 
 
+#: ruamel's duplicate-anchor warning text: the anchor, then both marks' lines and columns
+_REUSED_ANCHOR = re.compile(
+    r"found duplicate anchor '(?P<name>[^']*)'\s*first occurrence.*?line (?P<l1>\d+), column \d+"
+    r"\s*second occurrence.*?line (?P<l2>\d+), column (?P<c2>\d+)",
+    re.S,
+)
+
+
+def _reused_anchor_message(path: Path, warning: Warning) -> str:
+    """An error for an anchor defined twice: which alias meant which is ambiguous to a reader."""
+    found = _REUSED_ANCHOR.search(str(warning))
+    if found is None:
+        return f"{path}: an anchor is defined twice: {str(warning).strip()}"
+    return (f"{path}:{found['l2']}:{found['c2']}: anchor '&{found['name']}' is defined again "
+            f"(first at line {found['l1']}); give each anchor its own name.")
+
+
 def _quote(text: str) -> str:
     """``'text'``, or ``"text"`` when the text holds a single quote."""
     return f'"{text}"' if "'" in text and '"' not in text else f"'{text}'"
@@ -350,7 +368,11 @@ def _parse_tree(path: Path) -> _Val:
     text = _read_text(path)
     yaml = YAML(typ="safe", pure=True)
     try:
-        root = yaml.compose(io.StringIO(text))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ReusedAnchorWarning)
+            root = yaml.compose(io.StringIO(text))
+    except ReusedAnchorWarning as exc:
+        raise ScenarioError(_reused_anchor_message(path, exc)) from None
     except MarkedYAMLError as exc:
         raise ScenarioError(_syntax_message(path, exc)) from None
     except YAMLError as exc:

@@ -180,3 +180,13 @@ def test_format_path() -> None:
     assert format_path(("targets", "land_freed_mu", "value")) == "targets.land_freed_mu.value"
     assert format_path(("parks", 0, "name")) == "parks[0].name"
     assert format_path(("a", "x.y", "2021", "区县")) == "a['x.y'].2021.区县"
+
+
+def test_an_anchor_defined_twice_names_both_lines(tmp_path: Path) -> None:
+    """ruamel only warns about a reused anchor (and the test settings make warnings errors);
+    the loader makes it a scenario error naming both places, found by the YAML fuzz test."""
+    p = write(tmp_path, "s.yaml", "a: &x 1\nb: 2\nc: &x 3\nd: *x\n")
+    with pytest.raises(ScenarioError) as info:
+        parse_file(p)
+    msg = str(info.value)
+    assert msg.startswith(f"{p}:3:4: anchor '&x' is defined again (first at line 1)")
