@@ -11,8 +11,8 @@ Arguments: the time limit (s); ``--firms`` synthetic firms (default 1e5,
 population seed 0); ``--scenario`` (default the shipped Hangzhou one);
 ``--seed`` the solve's own random seed (default 0: neighbourhood draws);
 ``--set NAME=0|1`` switches a feature flag of :mod:`sim.optimise.decomposition`
-(``SECOND_LANE``, ``WARM_LP_BASIS``, ``LANE_MIXED``, ``RELATED_EARLY``) for the
-side-by-side run. Prints one line per progress event and ``END status
+(``SECOND_LANE``, ``WARM_LP_BASIS``, ``LANE_MIXED``, ``RELATED_EARLY``,
+``RINS_RELATED``) for the side-by-side run. Prints one line per progress event and ``END status
 objective bound gap``. Run from the repository's root.
 """
 
@@ -26,7 +26,7 @@ from sim.optimise.decomposition import solve_decomposition
 from sim.optimise.problem import ProgressEvent
 from sim.pipeline import build_model
 
-FLAGS = ("SECOND_LANE", "WARM_LP_BASIS", "LANE_MIXED", "RELATED_EARLY")
+FLAGS = ("SECOND_LANE", "WARM_LP_BASIS", "LANE_MIXED", "RELATED_EARLY", "RINS_RELATED")
 
 
 def _flag(text: str) -> tuple[str, bool]:

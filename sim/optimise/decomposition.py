@@ -48,8 +48,11 @@ The solver works in stages, none of which loops over units in Python:
    the incumbent instead (:func:`_neighbourhood`: MIPs over the fractional
    units and units drawn by their reduced-cost loss, each open to its
    near-best options only (:func:`_near_options`), sized by
-   :func:`_next_neighbourhood_size`); every better incumbent tightens the
-   fixing, until the exact MIP fits, the gap closes or the time limit is hit.
+   :func:`_next_neighbourhood_size`; and row-related MIPs over a losing unit
+   and its rivals in its rows (:func:`_related_units`), narrowed by their LP
+   to the units where LP and plan differ (:func:`_rins_units`)); every better
+   incumbent tightens the fixing, until the exact MIP fits, the gap closes or
+   the time limit is hit.
    On mid-sized problems with time to spare, HiGHS' branch and bound on the
    whole problem runs meanwhile in a child process (the second core), and
    its dual bound, tighter than the LP's thanks to its cuts, is taken when
@@ -144,6 +147,14 @@ STEP_PASSES = 1
 NEAR_PAIRS_PER_UNIT = 4.0
 #: largest row-related neighbourhood (:func:`_related_units`)
 RELATED_UNITS = 5_000
+#: time cap (s) of a loss-drawn neighbourhood MIP (:func:`_neighbourhood_time`)
+LOSS_MIP_SECONDS = 5.0
+#: time cap (s) of a row-related neighbourhood MIP. Narrowed by RINS, most are
+#: solved in 2–3 s; one that is not rarely pays for more time. At 10^5 phased
+#: city firms (60 s, solver seeds 0–5) HiGHS' first plan of the whole model
+#: (1,920,099) was reached after 43.5–50.4 s with 5 s, 47.3–54.8 s with 8 s,
+#: and in 3 of 6 runs with 20 s (benchmarks/results/rins-1e5/)
+RELATED_MIP_SECONDS = 5.0
 #: relative gain below which a loss-drawn neighbourhood counts as stalled
 SWITCH_GAIN = 1e-4
 #: a greedy repair of a plan that breaks rows (no plan yet) takes at most this
@@ -179,6 +190,17 @@ LANE_MIXED = True
 #: outcome (1,989,558–1,989,891) by the LP + 35 s; with the lane mixed but
 #: without this, 2 of 3 ended near 1,998,000 (benchmarks/results/lns-schedule-1e5/)
 RELATED_EARLY = True
+#: a row-related neighbourhood is narrowed RINS-style (:func:`_rins_units`)
+#: before its MIP: its LP relaxation is solved first (under 1 s), and only the
+#: units whose incumbent option that LP does not take whole, plus a random
+#: RINS_EXTRA share of the others, stay free. At 10^5 phased city firms the
+#: MIPs then reach the same plans 3–6 times sooner: 1,920,573 in 2.2 s (+0.4 s
+#: LP) against 1,920,565 in 13.6 s; 1,921,701 in 5.0 s (+0.7 s) against
+#: 1,921,704 in 15.5 s, where HiGHS spent ~10 s in root cuts that moved its
+#: bound by 0.3 before its own reduced-cost sub-MIP found the plan
+#: (benchmarks/results/rins-1e5/replay/).
+RINS_RELATED = True
+RINS_EXTRA = 0.25
 #: share of the time left that level 0 of a model too large for one LP
 #: spends on smoothed-dual prices before sifting (at 10^6 city firms about
 #: 15 s of 60 s; sampled levels use all of their own share)
@@ -1809,6 +1831,7 @@ def _solve_decomposition(
         stats.free_units, stats.free_pairs = int(free.sum()), n_free_pairs
         exact = np.isfinite(inc_val) and n_free_pairs <= exact_pairs
         options, related = allowed, False
+        drawn = 0  # units of a row-related neighbourhood before RINS narrowed it
         if exact:
             units = np.flatnonzero(free)
             fixed_choice = base.copy()
@@ -1863,12 +1886,16 @@ def _solve_decomposition(
                 related = True
                 loss = pair_loss[np.arange(n), inc_choice]
                 units = _related_units(model, d, top, allowed, inc_choice, loss, margin, rng)
-                tl = _neighbourhood_time(units.size, n, left(), share=0.5)  # up to 20 s
+                if RINS_RELATED and units.size:
+                    drawn = units.size
+                    units = _rins_units(model, units, allowed[units], base, rng, 0.25 * left())
+                tl = _neighbourhood_time(units.size, n, left(), share=0.5,
+                                         cap=RELATED_MIP_SECONDS)
             else:
                 loss = pair_loss[np.arange(n), inc_choice]
                 options = _near_options(pair_loss, allowed, inc_choice)
                 units = _neighbourhood(margin, frac, options.sum(axis=1) > 1, k_mip, rng, loss)
-                tl = _neighbourhood_time(units.size, n, left(), cap=5.0)
+                tl = _neighbourhood_time(units.size, n, left(), cap=LOSS_MIP_SECONDS)
         beside = None
         if lane is not None and inc_choice is not None and not exact and units.size < n:
             # a second neighbourhood, none of the first's units: loss-drawn beside
@@ -1887,8 +1914,13 @@ def _solve_decomposition(
                                        loss)
             if other.size:
                 stats.mip_solves += 1
+                # a loss-drawn MIP gets a loss-drawn MIP's time, also beside a
+                # row-related one (whose narrowed MIP is often solved in 2–3 s)
+                beside_tl = tl if beside_related else _neighbourhood_time(
+                    other.size, n, left(), cap=LOSS_MIP_SECONDS)
                 beside = _submit_lane_mip(lane, model, other, beside_options[other],
-                                          fixed_choice, time_limit=tl, mip_gap=0.1 * gap_tol)
+                                          fixed_choice, time_limit=beside_tl,
+                                          mip_gap=0.1 * gap_tol)
         stats.mip_solves += 1
         res = _solve_core(
             model,
@@ -1919,6 +1951,7 @@ def _solve_decomposition(
             "core-mip",
             f"{'exact' if exact else 'related' if related else 'heuristic'} MIP on "
             f"{units.size} units "
+            f"{f'(of {drawn} related, narrowed by their LP) ' if units.size < drawn else ''}"
             f"({int(options[units].sum())} of {n_free_pairs} free pairs): "
             f"{res.status} in {res.seconds:.2f}s"
             f"{' (stopped: HiGHS overran its limit or crashed)' if res.stopped else ''}",
@@ -2139,10 +2172,11 @@ def _neighbourhood_time(
     A neighbourhood of every unit is the full MIP and gets all the time left
     (its dual bound is then a global bound); others a ``share`` of it, from
     1 s to ``cap`` s. The caller caps loss-drawn neighbourhoods with
-    near-best options at 5 s, since HiGHS improves them within seconds or
-    not at all (at 10^5 city firms, MIPs of 20 s gained 0.1–0.4% each, of
-    3 s as much), and the first neighbourhood, before any plan, at 10 s (a
-    plan 0.04% better after 20 s than after 10 s).
+    near-best options at :data:`LOSS_MIP_SECONDS`, since HiGHS improves them
+    within seconds or not at all (at 10^5 city firms, MIPs of 20 s gained
+    0.1–0.4% each, of 3 s as much), row-related ones at
+    :data:`RELATED_MIP_SECONDS`, and the first neighbourhood, before any plan,
+    at 10 s (a plan 0.04% better after 20 s than after 10 s).
     """
     if k >= n:
         return left
@@ -2198,6 +2232,32 @@ def _related_units(
         touch = np.zeros(n, dtype=bool)
         touch[np.argpartition(pri, RELATED_UNITS - 1)[:RELATED_UNITS]] = True
     return np.flatnonzero(touch)
+
+
+def _rins_units(
+    model: LagrangianModel,
+    units: IntArray,
+    allowed: BoolArray,
+    incumbent: IntArray,
+    rng: np.random.Generator,
+    time_limit: float,
+) -> IntArray:
+    """The units of a neighbourhood worth freeing, by RINS (relaxation-induced
+    neighbourhood search): its LP relaxation (``units`` open to ``allowed``,
+    every other unit at ``incumbent``) is solved, and a unit stays free when
+    the LP does not put it wholly on its incumbent option, or else with
+    probability :data:`RINS_EXTRA`. Where LP and plan agree, a better plan
+    rarely differs; fixing those units spares HiGHS the root cuts of the
+    whole neighbourhood. All ``units`` when the LP is not solved in time.
+    """
+    lp = _solve_core(model, units, allowed, incumbent, _fixed_except(model.n, units),
+                     integer=False, artificial=False, time_limit=time_limit)
+    if lp.status != "optimal":
+        return units
+    x = np.nan_to_num(lp.x, nan=0.0)
+    agrees = x[np.arange(units.size), incumbent[units]] >= 1 - 1e-6
+    free = ~agrees | (rng.random(units.size) < RINS_EXTRA)
+    return units[free] if free.any() else units
 
 
 def _wants_related(related: bool, gain: float, first: bool) -> bool:

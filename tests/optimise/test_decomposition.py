@@ -314,8 +314,8 @@ def test_the_second_neighbourhood_is_row_related_then_each_kind_runs_while_it_ga
 
 def test_solve_turns_to_row_related_neighbourhoods_after_the_first_mip() -> None:
     """On a model with district, park and acquirer rows (exact MIP off), the
-    search's second neighbourhood MIP is a row-related one; the plan is verified
-    and within the bound of HiGHS' optimum."""
+    search's second neighbourhood MIP is a row-related one, narrowed by its LP
+    (RINS); the plan is verified and within the bound of HiGHS' optimum."""
     problem = policy_like_problem(3000, 1)
     events: list[ProgressEvent] = []
     sol = solve_decomposition(problem, time_limit=15, gap_tol=1e-9, exact_pairs=0,
@@ -323,6 +323,7 @@ def test_solve_turns_to_row_related_neighbourhoods_after_the_first_mip() -> None
     mips = [e.message for e in events if e.phase == "core-mip"]
     assert len(mips) >= 2, mips
     assert mips[0].startswith("heuristic MIP on ") and mips[1].startswith("related MIP on ")
+    assert "related, narrowed by their LP" in mips[1], mips[1]
     check(problem, sol)
     optimum = _exact(problem)
     tol = 1e-9 * abs(optimum)
@@ -580,3 +581,56 @@ def test_the_worker_starts_an_lp_from_the_basis_it_is_sent() -> None:
     reference = solve_in_process(core.lp, {})
     assert warm.status == "optimal" and cold.status != "optimal"
     assert warm.objective == pytest.approx(reference.objective, rel=1e-9)
+
+
+def _rins_problem(capacity: float) -> ChoiceProblem:
+    """3 units × (keep, act), max value, one weight row: acting is worth 12, 9
+    and 5 (from 1, 0, 0) and weighs 1, 1 and 0."""
+    effects = np.zeros((3, 2, 2))
+    effects[:, :, 0] = [[1.0, 12.0], [0.0, 9.0], [0.0, 5.0]]  # value
+    effects[:, :, 1] = [[0.0, 1.0], [0.0, 1.0], [0.0, 0.0]]  # weight
+    return ChoiceProblem(
+        effects=effects,
+        metrics=["value", "weight"],
+        constraints=[Constraint("weight", {"weight": 1.0}, "<=", capacity)],
+        objective=Objective({"value": 1.0}, "max"),
+    )
+
+
+def test_rins_frees_the_units_where_the_lp_leaves_the_plan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With weight 1.5 the LP acts for unit 0 (gain 11 per weight), half of unit
+    1 (gain 9) and unit 2 (free): against the plan (keep, act, act) units 0 and
+    1 differ and unit 2 agrees, so RINS fixes unit 2 alone."""
+    from sim.optimise import decomposition
+    from sim.optimise.decomposition import _rins_units
+
+    model = LagrangianModel(_rins_problem(1.5))
+    plan = np.array([0, 1, 1])
+    units = np.arange(3)
+    allowed = np.ones((3, 2), dtype=bool)
+    rng = np.random.default_rng(0)
+    monkeypatch.setattr(decomposition, "RINS_EXTRA", 0.0)
+    assert _rins_units(model, units, allowed, plan, rng, 10.0).tolist() == [0, 1]
+    # a neighbourhood of units 0 and 2, unit 1 fixed acting (weight 1): the LP
+    # acts for half of unit 0 (0.5 of weight left) and for unit 2, as the plan does
+    assert _rins_units(model, np.array([0, 2]), allowed[[0, 2]], plan, rng, 10.0).tolist() == [0]
+    # every agreeing unit is freed with probability RINS_EXTRA
+    monkeypatch.setattr(decomposition, "RINS_EXTRA", 1.0)
+    assert _rins_units(model, units, allowed, plan, rng, 10.0).tolist() == [0, 1, 2]
+
+
+def test_rins_keeps_the_whole_neighbourhood_when_the_lp_agrees_everywhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With weight 2 the LP acts for every unit, as the plan does: nothing would be
+    free, so the neighbourhood is left as drawn rather than emptied."""
+    from sim.optimise import decomposition
+    from sim.optimise.decomposition import _rins_units
+
+    monkeypatch.setattr(decomposition, "RINS_EXTRA", 0.0)
+    model = LagrangianModel(_rins_problem(2.0))
+    units = _rins_units(model, np.arange(3), np.ones((3, 2), dtype=bool), np.array([1, 1, 1]),
+                        np.random.default_rng(0), 10.0)
+    assert units.tolist() == [0, 1, 2]
