@@ -514,6 +514,12 @@ class LagrangianModel:
         )
         return np.where(rows >= 0, v, 0.0)
 
+    def row_bounds(self) -> tuple[FloatArray, FloatArray]:
+        """Per row, the least and greatest activity it allows (±inf when one-sided)."""
+        lower = np.where(self.sense == _LE, -np.inf, self.rhs)
+        upper = np.where(self.sense == _GE, np.inf, self.rhs)
+        return lower, upper
+
     def slack(self, act: FloatArray) -> FloatArray:
         """Per-row room before a row is violated (0 for ``==`` rows, < 0 if violated)."""
         return np.where(

@@ -13,11 +13,11 @@ Violation is measured row by row, each row scaled by its size
 (``max(|rhs|, typical unit coefficient)``), so 10 mu over a 44-mu acquirer
 weighs more than 10 mu short of a 100,000-mu city target. A move's gain is
 the exact drop of that weighted violation when only this move is made.
-Moves are taken in batches; a batch keeps only moves that still gain when
-the moves before them in the batch are made too, so that every accepted
-batch lowers the violation (the gains telescope). Elastic rows are left to
-their penalties. Everything is vectorised over units and options per
-constraint family.
+Moves are ranked in batches and walked in rank order: a move is made only
+if it still gains after the moves made before it, so that every batch
+lowers the violation (a compiled loop over the batch; the rest is
+vectorised over units and options per constraint family). Elastic rows are
+left to their penalties.
 
 A repaired plan overshoots: moves made for one row leave others with room.
 :func:`improve_plan` then lets each unit take its most valuable option that
@@ -30,20 +30,19 @@ import time
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 
 from sim.optimise.problem import BoolArray, FloatArray, IntArray
 
 if TYPE_CHECKING:
     from sim.optimise.decomposition import LagrangianModel, _Family
 
-__all__ = ["improve_plan", "repair_plan", "sequential_gain"]
+__all__ = ["improve_plan", "repair_plan"]
 
 #: most moves ranked per round (the later ones are usually dropped as redundant)
 BATCH = 20_000
 #: per violated constraint family, candidate units ranked by that family alone
 POOL_PER_FAMILY = 4_000
-#: passes that drop moves whose gain vanished because of earlier batch moves
-ACCEPT_PASSES = 8
 GAIN_TOL = 1e-12
 
 
@@ -137,23 +136,11 @@ def move_gain(
     return gain
 
 
-def sequential_gain(
-    model: LagrangianModel,
-    units: IntArray,
-    options: IntArray,
-    plan: IntArray,
-    act: FloatArray,
-    weight: FloatArray,
-    *,
-    rises_only: bool = False,
-) -> FloatArray:
-    """Drop of the weighted violation from each move ``units[j] → options[j]``
-    when the moves before it (``j' < j``) have been made (with ``rises_only``:
-    the rise of violation only, summed over the rows where it rises).
-
-    The gains telescope: their sum is the drop from making all the moves.
-    ``units`` must be distinct.
-    """
+def _move_entries(
+    model: LagrangianModel, units: IntArray, options: IntArray, plan: IntArray
+) -> tuple[IntArray, FloatArray, IntArray]:
+    """Every row activity change of the moves ``units[j] → options[j]``:
+    row, change and move ``j`` per entry (each move changes a row at most once)."""
     order = np.arange(units.size)
     cur = plan[units]
     rows, deltas, moves = [], [], []
@@ -166,16 +153,43 @@ def sequential_gain(
         moves += [order, order[~same]]
     r, d, j = np.concatenate(rows), np.concatenate(deltas), np.concatenate(moves)
     keep = (r >= 0) & (d != 0.0)
-    r, d, j = r[keep], d[keep], j[keep]
-    by = np.lexsort((j, r))  # per row, in move order
-    r, d, j = r[by], d[by], j[by]
-    total = np.cumsum(d)
-    first = np.r_[0, np.flatnonzero(np.diff(r)) + 1] if r.size else np.zeros(0, np.int64)
-    before_first = np.repeat(total[first] - d[first], np.diff(np.r_[first, r.size]))
-    after = act[r] + total - before_first
-    drop = (model.violation_at(r, after - d) - model.violation_at(r, after)) * weight[r]
-    per_entry = np.maximum(-drop, 0.0) if rises_only else drop
-    return np.asarray(np.bincount(j, weights=per_entry, minlength=units.size), dtype=float)
+    return r[keep], d[keep], j[keep]
+
+
+@njit(cache=True)
+def _accept_in_order(
+    start: IntArray,
+    rows: IntArray,
+    deltas: FloatArray,
+    act: FloatArray,
+    lower: FloatArray,
+    upper: FloatArray,
+    weight: FloatArray,
+    harmless: bool,
+    tol: float,
+) -> BoolArray:
+    """Walk the moves in order (move ``j`` changes ``rows[start[j]:start[j+1]]``
+    by ``deltas``) and make each one that, after the moves made before it,
+    lowers the weighted violation (``harmless``: raises no row's violation by
+    more than ``tol`` in all); ``act`` is updated in place."""
+    n_moves = start.shape[0] - 1
+    made = np.zeros(n_moves, dtype=np.bool_)
+    for j in range(n_moves):
+        drop = 0.0
+        rise = 0.0
+        for e in range(start[j], start[j + 1]):
+            r = rows[e]
+            now, after = act[r], act[r] + deltas[e]
+            before_v = max(lower[r] - now, 0.0) + max(now - upper[r], 0.0)
+            after_v = max(lower[r] - after, 0.0) + max(after - upper[r], 0.0)
+            change = (before_v - after_v) * weight[r]
+            drop += change
+            rise += max(-change, 0.0)
+        if (rise <= tol) if harmless else (drop > tol):
+            made[j] = True
+            for e in range(start[j], start[j + 1]):
+                act[rows[e]] += deltas[e]
+    return made
 
 
 def _kept(
@@ -187,29 +201,25 @@ def _kept(
     weight: FloatArray,
     *,
     harmless: bool,
-) -> BoolArray:
-    """The moves of a ranked batch to make: those that still lower the
-    violation (or, if ``harmless``, raise no row's violation) after the kept
-    moves before them.
+) -> tuple[BoolArray, FloatArray]:
+    """The moves of a ranked batch to make, taken in rank order: a move is made
+    if, with the moves before it that were made, it still lowers the weighted
+    violation (or, if ``harmless``, raises no row's violation). Returns them
+    and the row activity ``act`` once they are made.
 
-    Dropping a move changes what the later ones see, so this repeats until
-    every kept move passes; after :data:`ACCEPT_PASSES` rounds only the
-    first move (which passes alone) is kept.
+    A greedy walk (compiled: a batch has up to 60,000 moves at 10^6 city
+    firms). It replaced rounds that dropped every failing move and checked
+    the rest again, and kept only the first move when that had not settled
+    after 8 rounds: there, most rounds of :func:`improve_plan` made one move
+    in 1.1 s.
     """
-    keep = np.ones(units.size, dtype=bool)
-    for _ in range(ACCEPT_PASSES):
-        change = sequential_gain(
-            model, units[keep], options[keep], plan, act, weight, rises_only=harmless
-        )
-        ok = change <= GAIN_TOL if harmless else change > GAIN_TOL
-        if ok.all():
-            return keep
-        keep[np.flatnonzero(keep)[~ok]] = False
-        if not keep.any():
-            break
-    keep[:] = False
-    keep[0] = True
-    return keep
+    r, d, j = _move_entries(model, units, options, plan)
+    by = np.argsort(j, kind="stable")
+    start = np.searchsorted(j[by], np.arange(units.size + 1))
+    lower, upper = model.row_bounds()
+    after = act.astype(float)  # a copy, updated move by move
+    made = _accept_in_order(start, r[by], d[by], after, lower, upper, weight, harmless, GAIN_TOL)
+    return np.asarray(made, dtype=bool), after
 
 
 def _candidates(
@@ -272,10 +282,14 @@ def repair_plan(
     eps = 1e-6 * max(float(np.abs(worth).max(initial=0.0)), 1e-9)
     everyone = np.arange(model.n)
     act = model.activity(plan)
+    exact = True  # act summed afresh, not updated move by move
     while time.perf_counter() < deadline:
         bad = (model.violation(act) > model.feas_tol) & ~model.elastic
         if not bad.any():
-            return plan
+            if exact:
+                return plan
+            act, exact = model.activity(plan), True
+            continue
         loss_of = np.maximum(worth[everyone, plan][:, None] - worth, 0.0)
         units = _candidates(model, plan, act, weight, bad, loss_of, eps)
         gain = move_gain(model, units, plan, act, weight, _live_families(model, act))
@@ -289,10 +303,9 @@ def repair_plan(
         top = movable[np.argpartition(-top_score[movable], k - 1)[:k]]
         top = top[np.argsort(-top_score[top], kind="stable")]
         movers, options = units[top], best[top]
-        keep = _kept(model, movers, options, plan, act, weight, harmless=False)
-        movers, options = movers[keep], options[keep]
-        plan[movers] = options
-        act = model.activity(plan)
+        keep, act = _kept(model, movers, options, plan, act, weight, harmless=False)
+        plan[movers[keep]] = options[keep]
+        exact = False
     return None
 
 
@@ -310,12 +323,12 @@ def improve_plan(model: LagrangianModel, plan: IntArray, deadline: float) -> Int
     weight = row_weights(model, elastic=True)
     everyone = np.arange(model.n)
     tol = 1e-9 * max(float(np.abs(model.c).max(initial=0.0)), 1e-9)
+    act = model.activity(plan)  # then updated by each round's moves
     while time.perf_counter() < deadline:
         better = np.where(model.available, model.c - model.c[everyone, plan][:, None], -np.inf)
         units = np.flatnonzero((better > tol).any(axis=1))
         if units.size == 0:
             break
-        act = model.activity(plan)
         act_ext = np.append(act, 0.0)
         rise = np.zeros((units.size, model.n_options))
         for f in _live_families(model, act, hard_only=False):
@@ -329,6 +342,6 @@ def improve_plan(model: LagrangianModel, plan: IntArray, deadline: float) -> Int
             break
         ranked = movable[np.argsort(-top_gain[movable], kind="stable")]
         movers, options = units[ranked], best[ranked]
-        keep = _kept(model, movers, options, plan, act, weight, harmless=True)
+        keep, act = _kept(model, movers, options, plan, act, weight, harmless=True)
         plan[movers[keep]] = options[keep]
     return plan
