@@ -316,8 +316,9 @@ def improve_plan(model: LagrangianModel, plan: IntArray, deadline: float) -> Int
     A repaired plan overshoots: moves taken for one row's shortfall leave
     others with room. Every round gives each unit its most valuable option
     that is harmless on its own, ranks the units by the value gained and
-    keeps the moves that stay harmless after the earlier ones; it stops when
-    no move is left or at the deadline.
+    makes, in rank order, the moves that stay harmless after the moves made
+    before them (:func:`_kept`); it stops when no move is left or at the
+    deadline.
     """
     plan = plan.copy()
     weight = row_weights(model, elastic=True)
