@@ -74,6 +74,14 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
+from sim.optimise.capacity_prices import (
+    CapacityBlock,
+    CapacityPairs,
+    block_descent,
+    capacity_block,
+    capacity_pairs,
+    coordinate_descent,
+)
 from sim.optimise.highs_backend import new_highs, run_interruptible
 from sim.optimise.mip_worker import (
     Basis,
@@ -136,12 +144,20 @@ QUICK_MIN_SECONDS = 120.0
 #: may take, and how many units besides the LP-fractional ones its MIP frees
 QUICK_RETIME_SHARE = 0.5
 RETIME_EXTRA = 2_000
-#: exact price passes on capacity-like rows (:func:`_coordinate_descent`) at
+#: exact price passes on capacity-like rows (:func:`coordinate_descent`) at
 #: the start of a price level and after every sifting step. On the unphased
 #: city model at 10^6 firms they cut the level's steps from 41 to 35 and
 #: reach ``L`` within 1.2e-4 of its minimum after 19 steps instead of 26.
 START_PASSES = 4
 STEP_PASSES = 1
+#: capacity-like rows' prices from one LP over those rows alone, the other
+#: prices fixed (:func:`~sim.optimise.capacity_prices.block_descent`): in
+#: place of the passes above (CAPACITY_BLOCK_SIFT), and once more when a price
+#: search stops short, for the bound (CAPACITY_BLOCK_BOUND); the LP may take
+#: CAPACITY_BLOCK_SHARE of the time left
+CAPACITY_BLOCK_SIFT = False
+CAPACITY_BLOCK_BOUND = True
+CAPACITY_BLOCK_SHARE = 0.1
 #: options per unit (on average) open to a heuristic neighbourhood MIP
 #: (:func:`_near_options`)
 NEAR_PAIRS_PER_UNIT = 4.0
@@ -1070,147 +1086,27 @@ class _WholeInChild:
         self.worker.close()
 
 
-@dataclass
-class _CapacityPairs:
-    """The (unit, row) pairs of one capacity-like family, for :func:`_row_prices`.
-
-    ``u, o, r`` list the available pairs on a row with a positive
-    coefficient, sorted by (unit, row); ``start`` marks each (unit, row)
-    group, whose coefficient is ``a``; rows where a unit's options on the
-    row differ in coefficient are ``mixed`` (left alone).
-    """
-
-    rows: IntArray
-    u: IntArray
-    o: IntArray
-    r: IntArray
-    start: IntArray
-    group: IntArray
-    a: FloatArray
-    mixed: BoolArray
-
-
-def _capacity_pairs(model: LagrangianModel) -> list[_CapacityPairs]:
-    """Per family with per-option rows (each pair feeds at most one of its rows)."""
-    out: list[_CapacityPairs] = []
-    for fam in model.families:
-        if fam.rows is None or fam.rows.ndim != 2 or fam.n_rows == 0:
-            continue
-        rows = fam.rows  # the family's own array: no copy per family at 10^6 units
-        on = (rows >= 0) & model.available
-        if not on.any():
-            continue
-        # rows with a non-positive coefficient are left alone
-        mixed = np.zeros(model.m, dtype=bool)
-        mixed[rows[on & (fam.values <= 0)]] = True
-        on &= fam.values > 0
-        u, o = np.nonzero(on)  # row-major: already sorted by unit
-        r = rows[u, o]
-        order = np.lexsort((r, u))
-        u, o, r = u[order], o[order], r[order]
-        key = u * (model.m + 1) + r
-        start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-        a = fam.values[u, o]
-        a_lo, a_hi = np.minimum.reduceat(a, start), np.maximum.reduceat(a, start)
-        mixed[r[start][a_hi - a_lo > 1e-12 * np.abs(a_hi)]] = True
-        group = np.repeat(np.arange(start.size), np.diff(np.r_[start, u.size]))
-        out.append(_CapacityPairs(rows, u, o, r, start, group, a[start], mixed))
-    return out
-
-
-def _row_kinks(
-    fam: _CapacityPairs, lam: FloatArray, d: FloatArray, best: IntArray, m1: FloatArray
-) -> tuple[IntArray, FloatArray, FloatArray]:
-    """Per (unit, row) pair of a family: its row, coefficient and kink ``θ``.
-
-    ``θ = (A − B) / a``: ``A`` the unit's best option on the row before the
-    row's price, ``B`` its best option elsewhere (``best``/``m1``: each
-    unit's best option and its reduced cost). Sorted by row, then ``θ``
-    falling.
-    """
-    units = np.arange(d.shape[0])
-    r1 = fam.rows[units, best]
-    # each unit's best option off its best option's row
-    m2 = np.where(fam.rows == r1[:, None], -np.inf, d).max(axis=1)
-    d0 = d[fam.u, fam.o] + lam[fam.r] * fam.a[fam.group]  # before the row's price
-    big_a = np.maximum.reduceat(d0, fam.start)
-    uu, rr = fam.u[fam.start], fam.r[fam.start]
-    big_b = np.where(r1[uu] == rr, m2[uu], m1[uu])
-    theta = (big_a - big_b) / fam.a
-    order = np.lexsort((-theta, rr))
-    return rr[order], fam.a[order], theta[order]
-
-
-def _row_prices(
-    model: LagrangianModel, lam: FloatArray, d: FloatArray, pairs: list[_CapacityPairs]
-) -> FloatArray:
-    """Exact minimisers of ``L`` over each capacity-like row's price, the others fixed.
-
-    For a family whose every pair feeds at most one of its rows (per-option
-    rows such as park or acquirer capacities), with one positive
-    coefficient ``a`` per (unit, row), unit ``i`` contributes
-    ``max(A_ir − λ_r a_ir, B_ir)`` to ``L`` (:func:`_row_kinks`). ``L`` is
-    then convex piecewise linear in ``λ_r`` with kinks at ``θ_ir``, and its
-    minimiser is the kink where the units that still choose the row stop
-    fitting its right-hand side (clipped to the price box). Returns the new
-    prices of every such row, all computed from the same ``d`` (a Jacobi
-    step: the caller checks that ``L`` falls).
-    """
-    new = lam.copy()
-    best = d.argmax(axis=1)
-    m1 = d[np.arange(model.n), best]
-    for fam in pairs:
-        rr, aa, theta = _row_kinks(fam, lam, d, best, m1)
-        first = np.flatnonzero(np.r_[True, rr[1:] != rr[:-1]])
-        group_start = np.repeat(first, np.diff(np.r_[first, rr.size]))
-        cum = np.cumsum(aa)
-        used = cum - np.r_[0.0, cum][group_start]  # usage of the units with θ ≥ this one's
-        fits = used <= model.rhs[rr] + 1e-12 * np.abs(model.rhs[rr])
-        k = np.bincount(rr, weights=fits, minlength=model.m).astype(np.int64)
-        count = np.bincount(rr, minlength=model.m)
-        row_first = np.full(model.m, -1, dtype=np.int64)
-        row_first[rr[first]] = first
-        touched = np.flatnonzero(count > 0)
-        touched = touched[~fam.mixed[touched]]
-        kk = k[touched]
-        inside = kk < count[touched]
-        price = np.where(inside, theta[np.where(inside, row_first[touched] + kk, 0)], -np.inf)
-        price = np.clip(price, model.lam_lo[touched], model.lam_hi[touched])
-        # an infinite price means no price makes the row fit: the LP decides
-        new[touched] = np.where(np.isfinite(price), price, lam[touched])
-    return new
-
-
-def _coordinate_descent(
+def _capacity_prices(
     model: LagrangianModel,
     lam: FloatArray,
-    pairs: list[_CapacityPairs],
+    current: tuple[float, FloatArray],
+    pairs: list[CapacityPairs],
+    blk: CapacityBlock | None,
     passes: int,
-    current: tuple[float, FloatArray] | None = None,
+    left: float,
 ) -> tuple[FloatArray, float, FloatArray]:
-    """Lower ``L`` by exact price steps on capacity-like rows (:func:`_row_prices`).
-
-    Each pass moves every such row to its own minimiser at once, halving
-    the step (up to three times) when ``L`` would rise. On the city model
-    the acquirer and park rows are most of the rows that sit at their
-    trust-region boxes, and these steps cost a fraction of a core LP.
-    ``current`` is ``(L, reduced costs)`` at ``lam`` when the caller has them.
-    Returns the prices, ``L`` and the reduced costs.
+    """Capacity-like rows' prices moved to (or towards) their minimiser of ``L``,
+    the other prices fixed: jointly by the block LP (:func:`block_descent`)
+    when ``blk`` is given, else (or if HiGHS does not solve it in
+    :data:`CAPACITY_BLOCK_SHARE` of the ``left`` seconds) by ``passes`` of
+    :func:`coordinate_descent`. ``current`` is ``(L, reduced costs)`` at
+    ``lam``; returns the prices, ``L`` and the reduced costs.
     """
-    val, d = current if current is not None else model.dual_value(lam)
-    for _ in range(passes if pairs else 0):
-        target = _row_prices(model, lam, d, pairs)
-        if np.array_equal(target, lam):
-            break
-        for step in (1.0, 0.5, 0.25, 0.125):
-            trial = model.clip(lam + step * (target - lam))
-            v2, d2 = model.dual_value(trial)
-            if v2 < val - 1e-12 * max(1.0, abs(val)):
-                lam, val, d = trial, v2, d2
-                break
-        else:
-            break
-    return lam, val, d
+    if blk is not None and left > 0:
+        got = block_descent(model, lam, current, CAPACITY_BLOCK_SHARE * left, blk)
+        if got is not None:
+            return got
+    return coordinate_descent(model, lam, pairs, passes, current)
 
 
 def _stalled(at_box: list[int], step_seconds: float, left: float) -> str:
@@ -1231,8 +1127,9 @@ def _stalled(at_box: list[int], step_seconds: float, left: float) -> str:
     slope = float(np.polyfit(np.arange(len(at_box)), np.asarray(at_box, dtype=float), 1)[0])
     needed = at_box[-1] / -slope * step_seconds if slope < 0 else float("inf")
     if needed > left:
-        return (f"too slow ({at_box[-1]} rows at the box, falling {max(-slope, 0.0):.1f} a "
-                f"step: about {needed:.0f}s needed, {left:.0f}s left)")
+        pace = (f"falling {-slope:.1f} a step: about {needed:.0f}s needed"
+                if needed < 100 * left else "not falling")
+        return f"too slow ({at_box[-1]} rows at the box, {pace}, {left:.0f}s left)"
     return ""
 
 
@@ -1441,8 +1338,10 @@ def _solve_lp(
             emit("smooth", msg)
 
     # starting prices, with capacity-like rows at their exact minimisers
-    pairs = _capacity_pairs(model)
-    lam, val_l, d = _coordinate_descent(model, lam, pairs, START_PASSES)
+    pairs = capacity_pairs(model)
+    sift_blk = capacity_block(model) if pairs and CAPACITY_BLOCK_SIFT else None
+    lam, val_l, d = _capacity_prices(model, lam, model.dual_value(lam), pairs, sift_blk,
+                                     START_PASSES, left())
     if on_bound is not None:
         on_bound(val_l, f"level {level}: L at starting prices")
     best, _, margin = _margins(d)
@@ -1544,7 +1443,8 @@ def _solve_lp(
                 break
         # recentre: fixed units move to their best option at the new prices
         if pairs:
-            lam, val_c, d = _coordinate_descent(model, lam, pairs, STEP_PASSES, (val_l, d))
+            lam, val_c, d = _capacity_prices(model, lam, (val_l, d), pairs, sift_blk,
+                                             STEP_PASSES, left())
             best, _, margin = _margins(d)
             if on_bound is not None and val_c < val_l:
                 on_bound(val_c, f"level {level} step {steps}: capacity prices, L {val_c:.8g}")
@@ -1556,6 +1456,15 @@ def _solve_lp(
         unit_radius = model.flip_radius(shape) if np.any(growth != 1.0) else base_radius
         if active.any() and steps % 2 == 0:
             k_target = min(2 * k_target, max(k0, 40_000))
+    if CAPACITY_BLOCK_BOUND and pairs and steps and not converged and left() > 0:
+        # a search stopped short (a plan is waiting): the capacity prices of its
+        # last step, made exact, for a tighter bound
+        val_end, d_end = model.dual_value(lam)
+        blk = sift_blk if sift_blk is not None else capacity_block(model)
+        lam, val_c, _ = _capacity_prices(model, lam, (val_end, d_end), pairs, blk,
+                                         STEP_PASSES, left())
+        if on_bound is not None and val_c < val_end:
+            on_bound(val_c, f"level {level}: capacity prices of the last step, L {val_c:.8g}")
     return _LPState(lam, choice, core, lp_x, lp_value, converged, infeasible, steps)
 
 

@@ -1,4 +1,4 @@
-"""Exact price steps on capacity-like rows (``_row_prices``, ``_coordinate_descent``).
+"""Exact price steps on capacity-like rows (``row_prices``, ``coordinate_descent``).
 
 Each row's new price is checked against an independent one-dimensional
 minimisation of the Lagrangian ``L`` (golden-section search on the convex
@@ -10,20 +10,23 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.optimize import linprog
 
-from sim.optimise.decomposition import (
-    LagrangianModel,
-    _capacity_pairs,
-    _coordinate_descent,
-    _row_prices,
-    solve_decomposition,
+from sim.optimise.capacity_prices import (
+    block_descent,
+    block_prices,
+    capacity_pairs,
+    coordinate_descent,
+    row_prices,
 )
+from sim.optimise.decomposition import LagrangianModel, solve_decomposition
 from sim.optimise.highs_backend import solve_highs
 from sim.optimise.problem import ChoiceProblem, Constraint, Objective
 
 
 def _capacity_problem(
-    seed: int, *, n: int = 60, sense: str = "<=", mixed_row: bool = False
+    seed: int, *, n: int = 60, sense: str = "<=", mixed_row: bool = False,
+    penalty: float | None = None,
 ) -> ChoiceProblem:
     """Keep, two years of 'merge into acquirer A(i)' and two of 'relocate into park P(i)'.
 
@@ -55,7 +58,8 @@ def _capacity_problem(
         effects=eff,
         metrics=["cost", "used", "freed"],
         constraints=[
-            Constraint("capacity", {"used": 1.0}, sense, caps, group=group),  # type: ignore[arg-type]
+            Constraint("capacity", {"used": 1.0}, sense, caps, group=group,  # type: ignore[arg-type]
+                       penalty=penalty),
             Constraint("target", {"freed": 1.0}, ">=", 0.3 * float(land.sum())),
         ],
         objective=Objective({"cost": 1.0}, "min"),
@@ -89,7 +93,7 @@ def test_each_row_price_minimises_the_lagrangian_along_that_row(seed: int, sense
     rng = np.random.default_rng(seed)
     lam = model.clip(rng.normal(0.0, 1.0, model.m))
     val, d = model.dual_value(lam)
-    new = _row_prices(model, lam, d, _capacity_pairs(model))
+    new = row_prices(model, lam, d, capacity_pairs(model))
     capacity_rows = np.arange(7)
     assert new[7] == lam[7]  # the target row is not capacity-like
     assert not np.array_equal(new[capacity_rows], lam[capacity_rows])
@@ -112,18 +116,18 @@ def test_a_row_with_unequal_coefficients_keeps_its_price() -> None:
     model = LagrangianModel(problem)
     lam = model.clip(np.full(model.m, 0.7))
     _, d = model.dual_value(lam)
-    new = _row_prices(model, lam, d, _capacity_pairs(model))
+    new = row_prices(model, lam, d, capacity_pairs(model))
     assert new[0] == lam[0]  # acquirer row 0 has a unit with two coefficients
     assert not np.array_equal(new[1:7], lam[1:7])
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
-def test_coordinate_descent_never_raises_the_bound(seed: int) -> None:
+def testcoordinate_descent_never_raises_the_bound(seed: int) -> None:
     problem = _capacity_problem(seed, n=200)
     model = LagrangianModel(problem)
     lam = model.clip(np.random.default_rng(seed).normal(0.0, 2.0, model.m))
     before, _ = model.dual_value(lam)
-    after_lam, after, d = _coordinate_descent(model, lam, _capacity_pairs(model), passes=4)
+    after_lam, after, d = coordinate_descent(model, lam, capacity_pairs(model), passes=4)
     assert after <= before
     assert after < before - 1e-6  # random prices are far from the row minimisers
     assert after == pytest.approx(model.dual_value(after_lam)[0], rel=1e-12)
@@ -139,3 +143,100 @@ def test_decomposition_with_capacity_rows_matches_the_exact_mip(seed: int, sense
     sol = solve_decomposition(problem, time_limit=60, gap_tol=1e-9, core_size=40)
     assert sol.status == "optimal"
     assert sol.objective == pytest.approx(exact.objective, rel=1e-7, abs=1e-6)
+
+
+def _coefficients(model: LagrangianModel) -> np.ndarray:
+    """Every row's coefficient of every (unit, option) pair, dense ``(n, O, m)``."""
+    a = np.zeros((model.n, model.n_options, model.m))
+    units, options = np.indices((model.n, model.n_options))
+    for fam in model.families:
+        rows = fam.rows_of(slice(None), model.n_options)
+        on = rows >= 0
+        np.add.at(a, (units[on], options[on], rows[on]), fam.values[on])
+    return a
+
+
+def _joint_block_minimum(model: LagrangianModel, lam: np.ndarray, block: np.ndarray) -> float:
+    """``min L`` over the prices of rows ``block`` (in their boxes), the others at ``lam``.
+
+    Written as the dual LP ``min Σ_i π_i + Σ_r λ_r b_r`` subject to
+    ``π_i ≥ c_io − Σ_r λ_r a_rio`` for every available pair, with ``π`` and the
+    block's prices as variables, and solved by scipy's ``linprog``.
+    """
+    a = _coefficients(model)
+    other = np.setdiff1d(np.arange(model.m), block)
+    units, options = np.nonzero(model.available)
+    rhs_other = model.c[units, options] - a[units, options][:, other] @ lam[other]
+    n_pairs, n_b = units.size, block.size
+    a_ub = np.zeros((n_pairs, model.n + n_b))
+    a_ub[np.arange(n_pairs), units] = -1.0
+    a_ub[:, model.n:] = -a[units, options][:, block]
+    cost = np.concatenate([np.ones(model.n), model.rhs[block]])
+    bounds = [(None, None)] * model.n + [
+        (None if np.isinf(lo) else lo, None if np.isinf(hi) else hi)
+        for lo, hi in zip(model.lam_lo[block], model.lam_hi[block], strict=True)
+    ]
+    res = linprog(cost, A_ub=a_ub, b_ub=-rhs_other, bounds=bounds, method="highs")
+    assert res.status == 0
+    return float(res.fun + lam[other] @ model.rhs[other])
+
+
+@pytest.mark.parametrize(
+    ("seed", "sense", "mixed_row", "penalty"),
+    [(0, "<=", False, None), (1, "<=", True, None), (2, ">=", False, None),
+     (3, "<=", False, 4.0), (4, ">=", False, 4.0), (5, "==", False, 4.0)],
+)
+def test_block_prices_minimise_the_lagrangian_over_all_capacity_rows_jointly(
+    seed: int, sense: str, mixed_row: bool, penalty: float | None
+) -> None:
+    problem = _capacity_problem(seed, n=80, sense=sense, mixed_row=mixed_row, penalty=penalty)
+    model = LagrangianModel(problem)
+    rng = np.random.default_rng(seed)
+    lam = model.clip(rng.normal(0.0, 3.0, model.m))
+    lam[7] = -rng.uniform(1.0, 4.0)  # freed land pays: units want the capacity rows
+    val, d = model.dual_value(lam)
+    new = block_prices(model, lam, d, time_limit=30.0)
+    assert new is not None
+    capacity_rows = np.arange(7)
+    assert new[7] == lam[7]  # the target row keeps its price
+    assert np.all((new >= model.lam_lo) & (new <= model.lam_hi))
+    best = _joint_block_minimum(model, lam, capacity_rows)
+    assert model.dual_value(new)[0] == pytest.approx(best, rel=1e-8, abs=1e-8)
+    # jointly exact: no better than many passes of the one-row-at-a-time steps
+    _, after_passes, _ = coordinate_descent(model, lam, capacity_pairs(model), passes=50)
+    assert best <= after_passes + 1e-8 * abs(after_passes)
+    # block_descent keeps the step (it lowers L here) and reports L and d at it
+    got = block_descent(model, lam, (val, d), time_limit=30.0)
+    assert got is not None
+    lam2, val2, d2 = got
+    assert val2 == pytest.approx(best, rel=1e-8, abs=1e-8)
+    assert val2 < val
+    np.testing.assert_allclose(d2, model.reduced(lam2))
+
+
+def test_block_prices_need_capacity_rows() -> None:
+    problem = _capacity_problem(0)
+    plain = ChoiceProblem(
+        effects=problem.effects, metrics=problem.metrics,
+        constraints=[problem.constraints[1]], objective=problem.objective,
+    )
+    model = LagrangianModel(plain)
+    lam = np.full(model.m, -0.5)
+    assert block_prices(model, lam, model.reduced(lam), time_limit=10.0) is None
+
+
+def test_block_prices_with_no_unit_left_sit_at_the_corner_of_the_price_box() -> None:
+    """At prices where no unit would ever use a capacity row, the rows' part of
+    ``L`` is ``Σ λ_r b_r``: least at the box corner (0 on ``≤`` rows with room)."""
+    problem = _capacity_problem(0, n=80)
+    model = LagrangianModel(problem)
+    lam = np.zeros(model.m)
+    lam[:7] = 2.0  # capacity priced ...
+    lam[7] = 0.0  # ... and freed land worth nothing: keep (option 0) is every unit's best
+    val, d = model.dual_value(lam)
+    new = block_prices(model, lam, d, time_limit=10.0)
+    assert new is not None
+    np.testing.assert_array_equal(new[:7], 0.0)
+    assert model.dual_value(new)[0] == pytest.approx(
+        _joint_block_minimum(model, lam, np.arange(7)), rel=1e-12, abs=1e-9)
+    assert model.dual_value(new)[0] < val

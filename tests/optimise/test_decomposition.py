@@ -503,6 +503,10 @@ def test_sifting_stall_rule_on_measured_rows_at_the_box() -> None:
     assert "stalled" in _stalled(phased, step_seconds=1.0, left=1e9)
     # with little time left, a count that falls too slowly stops it early
     assert "too slow" in _stalled([114, 114, 110, 109], step_seconds=1.0, left=20.0)
+    assert "falling 1.9 a step: about 57s needed" in _stalled([114, 114, 110, 109], 1.0, 20.0)
+    # a count that does not fall is said so (not "about infs needed")
+    flat = _stalled([89, 91, 89, 91], step_seconds=1.0, left=33.0)
+    assert flat == "too slow (91 rows at the box, not falling, 33s left)"
     assert _stalled([114, 80, 50, 20], step_seconds=1.0, left=20.0) == ""
 
 
