@@ -638,3 +638,60 @@ def test_rins_keeps_the_whole_neighbourhood_when_the_lp_agrees_everywhere(
     units = _rins_units(model, np.arange(3), np.ones((3, 2), dtype=bool), np.array([1, 1, 1]),
                         np.random.default_rng(0), 10.0)
     assert units.tolist() == [0, 1, 2]
+
+
+def test_slack_neighbourhood_spans_the_row_the_plan_overfills_and_its_rivals(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A slack-related neighbourhood takes the one row with priced slack, half of
+    its units from those with an allowed option on that row and half from the
+    others; rows to skip are passed over while another has priced slack; no
+    priced slack, no neighbourhood."""
+    from sim.optimise import decomposition
+    from sim.optimise.decomposition import _margins, _slack_units
+
+    model = LagrangianModel(policy_like_problem(3000, 1))
+    n, n_opt = model.n, model.n_options
+    plan = np.argmax(np.where(model.available, model.c, -np.inf), axis=1)
+    act = model.activity(plan)
+    slack = model.slack(act)
+    # a grouped row the plan meets with room to spare, priced inside its box
+    # (> 0 on a ``≤`` row, < 0 on a ``≥`` row): its priced slack is positive
+    row = next(r for f in model.families if f.rows is not None
+               for r in range(f.offset, f.offset + f.n_rows) if slack[r] > 0)
+    lam = np.zeros(model.m)
+    lam[row] = np.sign(model.rhs[row] - act[row])
+    assert np.array_equal(model.clip(lam), lam) and lam[row] * (model.rhs[row] - act[row]) > 0
+    _, d = model.dual_value(lam)
+    _, _, margin = _margins(d)
+    allowed = model.available.copy()
+    monkeypatch.setattr(decomposition, "RELATED_UNITS", 400)
+    units, chosen_row = _slack_units(model, lam, allowed, plan, margin,
+                                     np.random.default_rng(0))
+    assert chosen_row == row
+    on_row = np.zeros(n, dtype=bool)
+    for fam in model.families:
+        if fam.offset <= row < fam.offset + fam.n_rows:
+            on_row |= ((fam.rows_of(slice(None), n_opt) == row) & allowed
+                       & (fam.values != 0.0)).any(axis=1)
+    free = allowed.sum(axis=1) > 1
+    assert np.all(np.diff(units) > 0) and units.size == 400
+    assert int(on_row[units].sum()) == min(200, int((on_row & free).sum()))
+    assert free[units].all()
+    # a row whose last slack MIP found nothing is passed over while another
+    # row has priced slack, and drawn again when none has
+    other = next(r for f in model.families if f.rows is not None
+                 for r in range(f.offset, f.offset + f.n_rows) if slack[r] > 0 and r != row)
+    two = lam.copy()
+    two[other] = np.sign(model.rhs[other] - act[other])
+    skip = np.zeros(model.m, dtype=bool)
+    skip[row] = True
+    for seed in range(5):
+        assert _slack_units(model, two, allowed, plan, margin, np.random.default_rng(seed),
+                            skip)[1] == other
+    assert _slack_units(model, lam, allowed, plan, margin, np.random.default_rng(0),
+                        skip)[1] == row
+    # no row with priced slack: nothing to draw
+    none, no_row = _slack_units(model, np.zeros(model.m), allowed, plan, margin,
+                                np.random.default_rng(0))
+    assert none.size == 0 and no_row == -1
