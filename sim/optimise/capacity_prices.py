@@ -23,11 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from sim.optimise.mip_worker import solve_in_process
+from sim.optimise.mip_worker import LpArrays, solve_in_process
 from sim.optimise.problem import BoolArray, FloatArray, IntArray
 
 if TYPE_CHECKING:
@@ -317,19 +316,16 @@ def block_prices(
     a = sp.csc_matrix((vals, (rows, cols)), shape=(k + n_rows, n_col))
     a.sort_indices()
     penalty = model.penalty[blk.rows]
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n_col, k + n_rows
     # HiGHS minimises: the negated maximisation-form values
-    lp.col_cost_ = np.concatenate([-d0[col_keep], -outside[kept_units][has_out],
-                                   penalty[el_relax], penalty[el_tight]])
-    lp.col_lower_ = np.zeros(n_col)
-    lp.col_upper_ = np.full(n_col, highspy.kHighsInf)
-    lp.row_lower_ = np.concatenate([np.ones(k), _finite(lower[blk.rows])])
-    lp.row_upper_ = np.concatenate([np.ones(k), _finite(upper[blk.rows])])
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = a.indptr
-    lp.a_matrix_.index_ = a.indices
-    lp.a_matrix_.value_ = a.data
+    lp = LpArrays(
+        col_cost=np.concatenate([-d0[col_keep], -outside[kept_units][has_out],
+                                 penalty[el_relax], penalty[el_tight]]),
+        col_lower=np.zeros(n_col), col_upper=np.full(n_col, np.inf),
+        row_lower=np.concatenate([np.ones(k), lower[blk.rows]]),
+        row_upper=np.concatenate([np.ones(k), upper[blk.rows]]),
+        start=a.indptr, index=a.indices, value=a.data,
+        integer=np.zeros(n_col, dtype=bool), offset=0.0,
+    )
     ans = solve_in_process(lp, {"time_limit": max(0.05, float(time_limit))})
     if ans.status != "optimal" or ans.row_dual is None:
         return None
@@ -350,11 +346,6 @@ def _corner_prices(model: LagrangianModel, lam: FloatArray, rows: IntArray) -> F
     new = lam.copy()
     new[rows] = price
     return model.clip(new)
-
-
-def _finite(bound: FloatArray) -> FloatArray:
-    """Row bounds with ±inf as HiGHS' infinity."""
-    return np.clip(bound, -highspy.kHighsInf, highspy.kHighsInf)
 
 
 def block_descent(
