@@ -13,7 +13,7 @@ population seed 0); ``--scenario`` (default the shipped Hangzhou one);
 ``--set NAME=0|1`` switches a feature flag of :mod:`sim.optimise.decomposition`
 (``SECOND_LANE``, ``WARM_LP_BASIS``, ``LANE_MIXED``, ``RELATED_EARLY``,
 ``RINS_RELATED``, ``CAPACITY_BLOCK_SIFT``, ``CAPACITY_BLOCK_BOUND``,
-``SLACK_RELATED``) for the side-by-side run. Prints one line per progress
+``SLACK_RELATED``, ``RECREATE``) for the side-by-side run. Prints one line per progress
 event and ``END status objective bound gap``. Run from the repository's root.
 """
 
@@ -28,7 +28,7 @@ from sim.optimise.problem import ProgressEvent
 from sim.pipeline import build_model
 
 FLAGS = ("SECOND_LANE", "WARM_LP_BASIS", "LANE_MIXED", "RELATED_EARLY", "RINS_RELATED",
-         "CAPACITY_BLOCK_SIFT", "CAPACITY_BLOCK_BOUND", "SLACK_RELATED")
+         "CAPACITY_BLOCK_SIFT", "CAPACITY_BLOCK_BOUND", "SLACK_RELATED", "RECREATE")
 
 
 def _flag(text: str) -> tuple[str, bool]:

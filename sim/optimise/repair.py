@@ -22,6 +22,13 @@ left to their penalties.
 A repaired plan overshoots: moves made for one row leave others with room.
 :func:`improve_plan` then lets each unit take its most valuable option that
 raises no row's violation, in ranked batches checked the same way.
+
+That descent stops where no single move pays without harm, and on the city
+model at 10^6 firms such plans lie 1–6% above the bound, mostly as freed
+land far over its target (24,000–37,000 mu over a 1,000,000-mu target,
+priced at 17–18 per mu). :func:`recreate_plan` leaves such a local optimum
+by ruin and recreate: a few hundred units take their most valuable option
+whatever the rows say, and the repair and the descent run again.
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ from sim.optimise.problem import BoolArray, FloatArray, IntArray
 if TYPE_CHECKING:
     from sim.optimise.decomposition import LagrangianModel, _Family
 
-__all__ = ["improve_plan", "repair_plan"]
+__all__ = ["improve_plan", "recreate_plan", "repair_plan"]
 
 #: most moves ranked per round (the later ones are usually dropped as redundant)
 BATCH = 20_000
@@ -346,3 +353,41 @@ def improve_plan(model: LagrangianModel, plan: IntArray, deadline: float) -> Int
         keep, act = _kept(model, movers, options, plan, act, weight, harmless=True)
         plan[movers[keep]] = options[keep]
     return plan
+
+
+def recreate_plan(
+    model: LagrangianModel,
+    plan: IntArray,
+    moves: int,
+    rng: np.random.Generator,
+    deadline: float,
+) -> IntArray | None:
+    """One ruin-and-recreate round from a plan that holds every hard row.
+
+    ``moves`` units that have an option worth more (objective ``model.c``)
+    are drawn, with probability proportional to what their most valuable
+    option gains, and take that option whatever the rows say (the ruin);
+    :func:`repair_plan`, ranking moves by objective given up, makes the plan
+    hold every hard row again, and :func:`improve_plan` follows (the
+    recreate). The result may be worse than ``plan``: the caller keeps the
+    better one.
+
+    Returns:
+        The recreated plan, or None when no unit has a better option, the
+        repair finds no plan, or the deadline passes first.
+    """
+    everyone = np.arange(model.n)
+    better = np.where(model.available, model.c - model.c[everyone, plan][:, None], -np.inf)
+    best = np.argmax(better, axis=1)
+    gain = better[everyone, best]
+    tol = 1e-9 * max(float(np.abs(model.c).max(initial=0.0)), 1e-9)
+    candidates = np.flatnonzero(gain > tol)
+    if candidates.size == 0 or time.perf_counter() >= deadline:
+        return None
+    k = min(moves, candidates.size)
+    drawn = rng.choice(candidates, size=k, replace=False,
+                       p=gain[candidates] / gain[candidates].sum())
+    ruined = plan.copy()
+    ruined[drawn] = best[drawn]
+    repaired = repair_plan(model, ruined, model.c, deadline)
+    return None if repaired is None else improve_plan(model, repaired, deadline)

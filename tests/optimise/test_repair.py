@@ -185,3 +185,112 @@ def test_descent_ends_where_no_single_move_pays_without_harm(seed: int) -> None:
             moved[i] = o
             rise = _violations(problem, moved) - base
             assert rise.max() > 1e-9 * max(1.0, float(np.abs(model.rhs).max()))
+
+
+def _descended(problem: ChoiceProblem) -> tuple[LagrangianModel, np.ndarray]:
+    """A repaired and improved plan: a local optimum of the single-move descent."""
+    from sim.optimise.repair import improve_plan
+
+    model = LagrangianModel(problem)
+    start = repair_plan(model, _zero_price_plan(model), model.c, time.perf_counter() + 30)
+    assert start is not None
+    return model, improve_plan(model, start, time.perf_counter() + 30)
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_recreate_ruins_the_drawn_units_then_repairs_and_descends(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ruin moves exactly ``moves`` units, each one that had a more valuable
+    option, to its most valuable option (computed here from the objective);
+    the repair starts from that plan and the result holds every hard row.
+    The same random generator state gives the same plan."""
+    from sim.optimise import repair
+
+    problem = policy_like_problem(400, seed)
+    model, plan = _descended(problem)
+    ruined: list[np.ndarray] = []
+    real_repair = repair.repair_plan
+
+    def spy(model_: LagrangianModel, start: np.ndarray, value: np.ndarray,
+            deadline: float) -> np.ndarray | None:
+        ruined.append(start.copy())
+        np.testing.assert_array_equal(value, model.c)  # ranked by objective given up
+        return real_repair(model_, start, value, deadline)
+
+    monkeypatch.setattr(repair, "repair_plan", spy)
+    out = repair.recreate_plan(model, plan, 25, np.random.default_rng(seed),
+                               time.perf_counter() + 30)
+    assert out is not None and len(ruined) == 1
+    moved = np.flatnonzero(ruined[0] != plan)
+    assert moved.size == 25
+    value = np.where(model.available, model.c, -np.inf)
+    assert (value[moved, ruined[0][moved]] == value[moved].max(axis=1)).all()
+    assert (value[moved, ruined[0][moved]] > value[moved, plan[moved]]).all()
+    assert _hard_rows_hold(problem, out)
+    assert model.available[np.arange(model.n), out].all()
+    again = repair.recreate_plan(model, plan, 25, np.random.default_rng(seed),
+                                 time.perf_counter() + 30)
+    assert again is not None
+    np.testing.assert_array_equal(out, again)
+
+
+def test_recreate_then_descends_from_a_plan_the_descent_has_not_seen() -> None:
+    """From a repaired plan that overshoots, one round ends at a better plan
+    that holds every hard row: the descent runs after the ruin's repair."""
+    from sim.optimise.repair import recreate_plan
+
+    problem = policy_like_problem(400, 4)
+    model = LagrangianModel(problem)
+    plan = repair_plan(model, _zero_price_plan(model), model.c, time.perf_counter() + 30)
+    assert plan is not None
+    out = recreate_plan(model, plan, 5, np.random.default_rng(0), time.perf_counter() + 30)
+    assert out is not None
+    assert model.evaluate(out)[0] > model.evaluate(plan)[0]
+    assert _hard_rows_hold(problem, out)
+
+
+def test_recreate_gives_up_past_its_deadline_or_without_a_better_option() -> None:
+    from sim.optimise.repair import recreate_plan
+
+    problem = policy_like_problem(200, 1)
+    model, plan = _descended(problem)
+    rng = np.random.default_rng(0)
+    assert recreate_plan(model, plan, 10, rng, time.perf_counter() - 1.0) is None
+    top = _zero_price_plan(model)  # every unit already at its most valuable option
+    assert recreate_plan(model, top, 10, rng, time.perf_counter() + 30) is None
+
+
+@pytest.mark.parametrize("recreate_gap", [1.0, 0.0])
+def test_decomposition_recreates_a_plan_far_from_its_bound(
+    recreate_gap: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The path of the largest problems on a small one: no direct LP, a price
+    search that stops as soon as a repaired plan exists. Recreate rounds run
+    while the plan's gap is above ``RECREATE_GAP``: none when it is 100%;
+    when it is 0, until their share of the time is up, also after a round
+    without a better plan. Each better plan raises the incumbent (a max
+    problem), and the final plan passes the independent check."""
+    monkeypatch.setattr(decomposition, "REPAIR_EARLY_UNITS", 0)
+    monkeypatch.setattr(decomposition, "DIRECT_LP_PAIRS", 0)
+    monkeypatch.setattr(decomposition, "BACKGROUND_LP_PAIRS", 10**9)
+    monkeypatch.setattr(decomposition, "RECREATE_GAP", recreate_gap)
+    monkeypatch.setattr(decomposition, "_stalled", lambda *_: "stopped for the test")
+    problem = policy_like_problem(3000, seed=2)
+    events: list[ProgressEvent] = []
+    sol = solve_decomposition(problem, time_limit=10, core_size=300, progress=events.append,
+                              seed=1)
+    phases = [e.phase for e in events]
+    assert "repair" in phases
+    assert _hard_rows_hold(problem, sol.choice)
+    if recreate_gap == 1.0:
+        assert "recreate" not in phases
+        return
+    first = phases.index("recreate")
+    rounds = [e for e in events if e.phase == "recreate"]
+    better = ["a better plan" in e.message for e in rounds]
+    assert False in better[:-1]  # a round without a better plan did not end them
+    before = events[first - 1].incumbent
+    for e, taken in zip(rounds, better, strict=True):
+        assert (e.incumbent > before) if taken else (e.incumbent == before)
+        before = e.incumbent
