@@ -316,6 +316,18 @@ def repair_plan(
     return None
 
 
+def _gain_over(model: LagrangianModel, plan: IntArray) -> FloatArray:
+    """``(n, O)``: how much more each option is worth than the unit's option in
+    ``plan`` (objective ``model.c``); −inf where unavailable."""
+    current = model.c[np.arange(model.n), plan]
+    return np.where(model.available, model.c - current[:, None], -np.inf)
+
+
+def _value_tol(model: LagrangianModel) -> float:
+    """The smallest gain in value that counts (relative to the largest ``|c|``)."""
+    return 1e-9 * max(float(np.abs(model.c).max(initial=0.0)), 1e-9)
+
+
 def improve_plan(model: LagrangianModel, plan: IntArray, deadline: float) -> IntArray:
     """The plan after a 1-opt descent: units move to options worth more while
     no row's violation rises (hard or elastic).
@@ -329,11 +341,10 @@ def improve_plan(model: LagrangianModel, plan: IntArray, deadline: float) -> Int
     """
     plan = plan.copy()
     weight = row_weights(model, elastic=True)
-    everyone = np.arange(model.n)
-    tol = 1e-9 * max(float(np.abs(model.c).max(initial=0.0)), 1e-9)
+    tol = _value_tol(model)
     act = model.activity(plan)  # then updated by each round's moves
     while time.perf_counter() < deadline:
-        better = np.where(model.available, model.c - model.c[everyone, plan][:, None], -np.inf)
+        better = _gain_over(model, plan)
         units = np.flatnonzero((better > tol).any(axis=1))
         if units.size == 0:
             break
@@ -376,12 +387,10 @@ def recreate_plan(
         The recreated plan, or None when no unit has a better option, the
         repair finds no plan, or the deadline passes first.
     """
-    everyone = np.arange(model.n)
-    better = np.where(model.available, model.c - model.c[everyone, plan][:, None], -np.inf)
+    better = _gain_over(model, plan)
     best = np.argmax(better, axis=1)
-    gain = better[everyone, best]
-    tol = 1e-9 * max(float(np.abs(model.c).max(initial=0.0)), 1e-9)
-    candidates = np.flatnonzero(gain > tol)
+    gain = better[np.arange(model.n), best]
+    candidates = np.flatnonzero(gain > _value_tol(model))
     if candidates.size == 0 or time.perf_counter() >= deadline:
         return None
     k = min(moves, candidates.size)
