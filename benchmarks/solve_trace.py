@@ -10,8 +10,9 @@ neighbourhood schedule).
 Arguments: the time limit (s); ``--firms`` synthetic firms (default 1e5,
 population seed 0); ``--scenario`` (default the shipped Hangzhou one);
 ``--seed`` the solve's own random seed (default 0: neighbourhood draws);
-``--set NAME=0|1`` switches a feature flag of :mod:`sim.optimise.decomposition`
-(``SECOND_LANE``, ``WARM_LP_BASIS``, ``LANE_MIXED``, ``RELATED_EARLY``,
+``--set NAME=0|1`` switches a feature flag of the decomposition, in the
+module that reads it (:mod:`sim.optimise.decomposition`, ``.price_search`` or
+``.neighbourhoods``: ``SECOND_LANE``, ``WARM_LP_BASIS``, ``LANE_MIXED``, ``RELATED_EARLY``,
 ``RINS_RELATED``, ``CAPACITY_BLOCK_SIFT``, ``CAPACITY_BLOCK_BOUND``,
 ``SLACK_RELATED``, ``RECREATE``) for the side-by-side run. Prints one line per progress
 event and ``END status objective bound gap``. Run from the repository's root.
@@ -22,13 +23,19 @@ from __future__ import annotations
 import argparse
 import time
 
-import sim.optimise.decomposition as decomposition
+from sim.optimise import decomposition, neighbourhoods, price_search
 from sim.optimise.decomposition import solve_decomposition
 from sim.optimise.problem import ProgressEvent
 from sim.pipeline import build_model
 
-FLAGS = ("SECOND_LANE", "WARM_LP_BASIS", "LANE_MIXED", "RELATED_EARLY", "RINS_RELATED",
-         "CAPACITY_BLOCK_SIFT", "CAPACITY_BLOCK_BOUND", "SLACK_RELATED", "RECREATE")
+#: each switchable flag and the module whose code reads it
+FLAG_MODULES = {
+    "SECOND_LANE": decomposition, "LANE_MIXED": decomposition, "RINS_RELATED": decomposition,
+    "SLACK_RELATED": decomposition, "RECREATE": decomposition,
+    "WARM_LP_BASIS": price_search, "CAPACITY_BLOCK_SIFT": price_search,
+    "CAPACITY_BLOCK_BOUND": price_search, "RELATED_EARLY": neighbourhoods,
+}
+FLAGS = tuple(FLAG_MODULES)
 
 
 def _flag(text: str) -> tuple[str, bool]:
@@ -47,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--set", dest="flags", type=_flag, action="append", default=[])
     args = parser.parse_args(argv)
     for name, on in args.flags:
-        setattr(decomposition, name, on)
+        setattr(FLAG_MODULES[name], name, on)
     t0 = time.perf_counter()
     problem = build_model(args.scenario, n_firms=int(args.firms), seed=0).problem
     print(f"build {time.perf_counter() - t0:.1f}s", flush=True)

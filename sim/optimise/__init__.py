@@ -7,6 +7,14 @@
 * ``highs_backend``: the MIP built from numpy/scipy.sparse straight into highspy;
 * ``pyomo_backend``: the same MIP as a readable Pyomo model (reference);
 * ``decomposition``: Lagrangian pricing with an exact core, for large sets;
+  the driver of its parts:
+
+  * ``lagrangian``: the model compiled for pricing, ``L(λ)``, reduced costs;
+  * ``price_search``: the prices (the LP relaxation) by sifting;
+  * ``capacity_prices``: exact prices of capacity-like rows (parks, acquirers);
+  * ``core``: LPs and MIPs over a few units with the rest fixed;
+  * ``neighbourhoods``: which units each large-neighbourhood MIP frees;
+  * ``exchange``: exact-fill exchanges for knapsack-form (MMKP) problems;
 * ``smoothing``: smoothed-dual prices for levels too large for one LP;
 * ``repair``: greedy repair and single-move descent of a plan that breaks rows;
 * ``deadline``: a hard wall-clock deadline for plain MIPs of large models;

@@ -30,7 +30,7 @@ from sim.optimise.mip_worker import LpArrays, solve_in_process
 from sim.optimise.problem import BoolArray, FloatArray, IntArray
 
 if TYPE_CHECKING:
-    from sim.optimise.decomposition import LagrangianModel
+    from sim.optimise.lagrangian import LagrangianModel
 
 __all__ = [
     "CapacityBlock", "CapacityPairs", "block_descent", "block_prices", "capacity_block",

@@ -123,7 +123,7 @@ def knapsack_form(problem: ChoiceProblem) -> IntegerRows | None:
     if any(c.group is not None or c.penalty is not None or c.n_rows != 1
            for c in problem.constraints):
         return None
-    from sim.optimise.decomposition import LagrangianModel
+    from sim.optimise.lagrangian import LagrangianModel
 
     model = LagrangianModel(problem)
     senses = [c.sense for c in problem.constraints]

@@ -42,7 +42,7 @@ from numba import njit
 from sim.optimise.problem import BoolArray, FloatArray, IntArray
 
 if TYPE_CHECKING:
-    from sim.optimise.decomposition import LagrangianModel, _Family
+    from sim.optimise.lagrangian import Family, LagrangianModel
 
 __all__ = ["improve_plan", "recreate_plan", "repair_plan"]
 
@@ -68,7 +68,7 @@ def _ext(rows: IntArray, m: int) -> IntArray:
 
 def _family_gain(
     model: LagrangianModel,
-    fam: _Family,
+    fam: Family,
     units: IntArray,
     plan: IntArray,
     act_ext: FloatArray,

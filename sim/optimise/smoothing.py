@@ -5,7 +5,7 @@ The decomposition needs prices λ on the coupling rows that nearly minimise
     L(λ) = Σ_i max_o d_io(λ) + λ·b,    d_io(λ) = c_io − Σ_r λ_r a_rio,
 
 (:meth:`LagrangianModel.dual_value`; every ``L(λ)`` is a valid bound). Below
-:data:`~sim.optimise.decomposition.DIRECT_LP_PAIRS` HiGHS solves the LP
+:data:`~sim.optimise.price_search.DIRECT_LP_PAIRS` HiGHS solves the LP
 relaxation outright. Above it (the city model at 10^6 firms: 3.1·10^6
 pairs, whose LP HiGHS had not solved after 900 s) the trust-region sifting
 moves the prices only a little per step, because thousands of units are
@@ -40,7 +40,7 @@ from scipy.optimize import minimize
 from sim.optimise.problem import FloatArray
 
 if TYPE_CHECKING:
-    from sim.optimise.decomposition import LagrangianModel
+    from sim.optimise.lagrangian import LagrangianModel
 
 __all__ = ["FINE_SCHEDULE", "FULL_SCHEDULE", "smoothed_dual", "smoothed_prices"]
 

@@ -19,8 +19,9 @@ from sim.optimise.capacity_prices import (
     coordinate_descent,
     row_prices,
 )
-from sim.optimise.decomposition import LagrangianModel, solve_decomposition
+from sim.optimise.decomposition import solve_decomposition
 from sim.optimise.highs_backend import solve_highs
+from sim.optimise.lagrangian import LagrangianModel
 from sim.optimise.problem import ChoiceProblem, Constraint, Objective
 
 

@@ -9,8 +9,11 @@ import numpy as np
 import pytest
 from choice_factories import MMKP_DIR
 
-from sim.optimise.decomposition import LagrangianModel, _CoreLP, solve_decomposition
+from sim.optimise import neighbourhoods, price_search
+from sim.optimise.core import CoreLP
+from sim.optimise.decomposition import solve_decomposition
 from sim.optimise.highs_backend import solve_highs
+from sim.optimise.lagrangian import LagrangianModel
 from sim.optimise.mip_worker import Basis
 from sim.optimise.problem import ChoiceProblem, Constraint, Objective, ProgressEvent
 from sim.optimise.verify import check
@@ -214,32 +217,32 @@ def test_row_typical_is_mean_coefficient_of_touching_units() -> None:
 
 
 def test_neighbourhood_keeps_fractional_units_and_skips_fixed_ones() -> None:
-    from sim.optimise.decomposition import _neighbourhood, _next_neighbourhood_size
+    from sim.optimise.neighbourhoods import neighbourhood, next_neighbourhood_size
 
     margin = np.array([5.0, 0.1, 3.0, 0.0, 9.0, 0.2, 7.0, 0.3])
     frac = np.zeros(8, dtype=bool)
     frac[[4, 6]] = True  # large margins, but fractional in the LP: always in
     searchable = np.ones(8, dtype=bool)
     searchable[3] = False  # one option left after reduced-cost fixing: never in
-    units = _neighbourhood(margin, frac, searchable, 4, np.random.default_rng(0))
+    units = neighbourhood(margin, frac, searchable, 4, np.random.default_rng(0))
     assert units.tolist() == sorted(units.tolist())
     assert {4, 6} <= set(units.tolist()) and 3 not in units
     assert units.size == 4
-    again = _neighbourhood(margin, frac, searchable, 4, np.random.default_rng(0))
+    again = neighbourhood(margin, frac, searchable, 4, np.random.default_rng(0))
     assert again.tolist() == units.tolist()  # seeded: runs repeat
-    assert _neighbourhood(margin, frac, searchable, 99, np.random.default_rng(0)).size == 7
-    assert _next_neighbourhood_size(100, "infeasible", 10, 1000) == 200
-    assert _next_neighbourhood_size(100, "optimal", 10, 1000) == 150
-    assert _next_neighbourhood_size(100, "feasible", 10, 1000) == 66
-    assert _next_neighbourhood_size(30, "no_solution", 10, 1000) == 26
-    assert _next_neighbourhood_size(800, "infeasible", 10, 1000) == 1000
+    assert neighbourhood(margin, frac, searchable, 99, np.random.default_rng(0)).size == 7
+    assert next_neighbourhood_size(100, "infeasible", 10, 1000) == 200
+    assert next_neighbourhood_size(100, "optimal", 10, 1000) == 150
+    assert next_neighbourhood_size(100, "feasible", 10, 1000) == 66
+    assert next_neighbourhood_size(30, "no_solution", 10, 1000) == 26
+    assert next_neighbourhood_size(800, "infeasible", 10, 1000) == 1000
     # a time-limited MIP that improved the plan keeps its size
-    assert _next_neighbourhood_size(100, "feasible", 10, 1000, improved=True) == 100
-    assert _next_neighbourhood_size(100, "no_solution", 10, 1000, improved=False) == 66
+    assert next_neighbourhood_size(100, "feasible", 10, 1000, improved=True) == 100
+    assert next_neighbourhood_size(100, "no_solution", 10, 1000, improved=False) == 66
 
 
 def test_neighbourhood_with_an_incumbent_is_drawn_by_loss() -> None:
-    from sim.optimise.decomposition import _neighbourhood
+    from sim.optimise.neighbourhoods import neighbourhood
 
     n = 40
     margin = np.zeros(n)
@@ -251,7 +254,7 @@ def test_neighbourhood_with_an_incumbent_is_drawn_by_loss() -> None:
     loss[20:] = 10.0  # half of the units lose 10 each, half are at their best option
     picks = np.zeros(n)
     for seed in range(200):
-        units = _neighbourhood(margin, frac, searchable, 8, np.random.default_rng(seed), loss)
+        units = neighbourhood(margin, frac, searchable, 8, np.random.default_rng(seed), loss)
         assert units.size == 8 and 0 in units and 1 not in units
         picks[units] += 1
     # the offset is a tenth of the mean positive loss (1.0): losing units are
@@ -260,10 +263,9 @@ def test_neighbourhood_with_an_incumbent_is_drawn_by_loss() -> None:
 
 
 def test_near_options_keep_the_cheapest_pairs_and_the_incumbent() -> None:
-    from sim.optimise import decomposition
-    from sim.optimise.decomposition import _near_options
+    from sim.optimise.neighbourhoods import near_options
 
-    assert decomposition.NEAR_PAIRS_PER_UNIT == 4.0
+    assert neighbourhoods.NEAR_PAIRS_PER_UNIT == 4.0
     # 2 units x 7 options: the 8 (= 4 x 2) pairs of smallest loss are cut at
     # the 9th smallest loss, 8.0 (ties included)
     pair_loss = np.array(
@@ -273,43 +275,42 @@ def test_near_options_keep_the_cheapest_pairs_and_the_incumbent() -> None:
     allowed = np.ones((2, 7), dtype=bool)
     allowed[1, 1] = False  # fixed out by reduced cost: never kept
     incumbent = np.array([6, 0])  # unit 0's plan option is its costliest: kept
-    near = _near_options(pair_loss, allowed, incumbent)
+    near = near_options(pair_loss, allowed, incumbent)
     expected = np.array(
         [[True, True, True, True, True, False, True],
          [True, False, True, True, True, False, False]]
     )
     np.testing.assert_array_equal(near, expected)
     # few pairs: all allowed pairs stay
-    small = _near_options(pair_loss[:, :3], allowed[:, :3], np.array([0, 0]))
+    small = near_options(pair_loss[:, :3], allowed[:, :3], np.array([0, 0]))
     np.testing.assert_array_equal(small, allowed[:, :3])
 
 
 def test_neighbourhood_of_every_unit_gets_all_the_time_left() -> None:
-    from sim.optimise.decomposition import _neighbourhood_time
+    from sim.optimise.neighbourhoods import neighbourhood_time
 
-    assert _neighbourhood_time(1469, 1469, 39.0) == 39.0  # the full MIP
-    assert _neighbourhood_time(500, 1469, 39.0) == pytest.approx(9.75)
-    assert _neighbourhood_time(500, 1469, 200.0) == 20.0
-    assert _neighbourhood_time(500, 1469, 2.0) == 1.0
-    assert _neighbourhood_time(500, 1469, 0.5) == 0.5
+    assert neighbourhood_time(1469, 1469, 39.0) == 39.0  # the full MIP
+    assert neighbourhood_time(500, 1469, 39.0) == pytest.approx(9.75)
+    assert neighbourhood_time(500, 1469, 200.0) == 20.0
+    assert neighbourhood_time(500, 1469, 2.0) == 1.0
+    assert neighbourhood_time(500, 1469, 0.5) == 0.5
 
 
 def test_the_second_neighbourhood_is_row_related_then_each_kind_runs_while_it_gains(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from sim.optimise import decomposition
-    from sim.optimise.decomposition import SWITCH_GAIN, _wants_related
+    from sim.optimise.neighbourhoods import SWITCH_GAIN, wants_related
 
     small, large = 0.5 * SWITCH_GAIN, 2.0 * SWITCH_GAIN
     # after the first (loss-drawn) MIP: row-related, whatever it gained
-    assert _wants_related(False, large, first=True) and _wants_related(False, small, True)
+    assert wants_related(False, large, first=True) and wants_related(False, small, True)
     # then: loss-drawn while they gain, row-related while those do
-    assert not _wants_related(False, large, first=False)
-    assert _wants_related(False, small, first=False)
-    assert _wants_related(True, large, first=False)
-    assert not _wants_related(True, small, first=False)
-    monkeypatch.setattr(decomposition, "RELATED_EARLY", False)
-    assert not _wants_related(False, large, first=True)
+    assert not wants_related(False, large, first=False)
+    assert wants_related(False, small, first=False)
+    assert wants_related(True, large, first=False)
+    assert not wants_related(True, small, first=False)
+    monkeypatch.setattr(neighbourhoods, "RELATED_EARLY", False)
+    assert not wants_related(False, large, first=True)
 
 
 def test_solve_turns_to_row_related_neighbourhoods_after_the_first_mip() -> None:
@@ -332,14 +333,14 @@ def test_solve_turns_to_row_related_neighbourhoods_after_the_first_mip() -> None
 
 @pytest.mark.parametrize(("seed", "sense"), [(3, "max"), (5, "min")])
 def test_direct_lp_equals_highs_lp_relaxation(seed: int, sense: str) -> None:
-    from sim.optimise.decomposition import _solve_direct
     from sim.optimise.highs_backend import solve_lp_relaxation
+    from sim.optimise.price_search import solve_direct
 
     problem = random_choice_problem(400, 5, seed, sense=sense)
     model = LagrangianModel(problem)
     reference = solve_lp_relaxation(problem)
     assert reference.status == "optimal"
-    state = _solve_direct(model, 60.0, 0, lambda *_: None, None)
+    state = solve_direct(model, 60.0, 0, lambda *_: None, None)
     assert state is not None and state.converged and not state.infeasible
     lp = model.sign * state.lp_value  # back to the objective's own sense
     assert lp == pytest.approx(reference.objective, rel=1e-7, abs=1e-6)
@@ -350,22 +351,21 @@ def test_direct_lp_equals_highs_lp_relaxation(seed: int, sense: str) -> None:
 
 
 def test_direct_lp_reports_infeasible_lp() -> None:
-    from sim.optimise.decomposition import _solve_direct
+    from sim.optimise.price_search import solve_direct
 
     eff = np.ones((3, 2, 1))
     problem = ChoiceProblem(
         eff, ["a"], [Constraint("need", {"a": 1.0}, ">=", 10.0)], Objective({"a": 1.0}, "min")
     )
-    state = _solve_direct(LagrangianModel(problem), 10.0, 0, lambda *_: None, None)
+    state = solve_direct(LagrangianModel(problem), 10.0, 0, lambda *_: None, None)
     assert state is not None and state.infeasible
 
 
 def test_slow_sifting_switches_to_direct_lp(monkeypatch: pytest.MonkeyPatch) -> None:
     """A level that has not converged after DIRECT_AFTER_STEPS steps is solved
     directly, and the plan is still optimal."""
-    import sim.optimise.decomposition as dec
 
-    monkeypatch.setattr(dec, "DIRECT_AFTER_STEPS", 1)
+    monkeypatch.setattr(price_search, "DIRECT_AFTER_STEPS", 1)
     problem = random_choice_problem(2000, 5, 2, sense="max")
     events: list[ProgressEvent] = []
     sol = solve_decomposition(
@@ -408,14 +408,14 @@ def test_bound_stays_valid_when_the_exact_mip_stops_at_its_gap(
     import sim.optimise.decomposition as dec
 
     gap_tol = 1e-3
-    real = dec._solve_core
+    real = dec.solve_core
 
     def loose(*args: object, **kwargs: object) -> object:
         if kwargs.get("integer"):
             kwargs["mip_gap"] = 0.05
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(dec, "_solve_core", loose)
+    monkeypatch.setattr(dec, "solve_core", loose)
     problem = policy_like_problem(400, seed)
     optimum = _exact(problem)
     sol = solve_decomposition(problem, time_limit=60, gap_tol=gap_tol)
@@ -444,7 +444,8 @@ def _merge_problem() -> ChoiceProblem:
 
 
 def test_related_neighbourhood_is_the_seeds_rows() -> None:
-    from sim.optimise.decomposition import _margins, _related_units
+    from sim.optimise.lagrangian import margins
+    from sim.optimise.neighbourhoods import related_units
 
     model = LagrangianModel(_merge_problem())
     d = np.zeros((8, 3))
@@ -453,15 +454,15 @@ def test_related_neighbourhood_is_the_seeds_rows() -> None:
     incumbent[0] = 2  # ... but the plan has it exit: the only losing unit
     allowed = np.ones((8, 3), dtype=bool)
     allowed[5, 1] = False  # unit 5's merge into acquirer 0 is fixed out
-    _, top, margin = _margins(d)
+    _, top, margin = margins(d)
     loss = top - d[np.arange(8), incumbent]
-    units = _related_units(model, d, top, allowed, incumbent, loss, margin,
+    units = related_units(model, d, top, allowed, incumbent, loss, margin,
                            np.random.default_rng(0))
     # district 0 (units 0, 1, 5: the seed's district under every option) and
     # acquirer 0 (units 0 and 2; unit 5 may not merge, but is in district 0)
     assert units.tolist() == [0, 1, 2, 5]
     # nobody loses: no neighbourhood
-    none = _related_units(model, d, top, allowed, np.argmax(d, axis=1), np.zeros(8), margin,
+    none = related_units(model, d, top, allowed, np.argmax(d, axis=1), np.zeros(8), margin,
                           np.random.default_rng(0))
     assert none.size == 0
 
@@ -469,19 +470,19 @@ def test_related_neighbourhood_is_the_seeds_rows() -> None:
 def test_related_neighbourhood_is_capped_and_keeps_its_seed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from sim.optimise import decomposition
-    from sim.optimise.decomposition import _margins, _related_units
+    from sim.optimise.lagrangian import margins
+    from sim.optimise.neighbourhoods import related_units
 
-    monkeypatch.setattr(decomposition, "RELATED_UNITS", 2)
+    monkeypatch.setattr(neighbourhoods, "RELATED_UNITS", 2)
     model = LagrangianModel(_merge_problem())
     d = np.zeros((8, 3))
     d[0] = [0.0, 5.0, 1.0]
     incumbent = np.zeros(8, dtype=np.int64)
     incumbent[0] = 2
-    _, top, margin = _margins(d)
+    _, top, margin = margins(d)
     loss = top - d[np.arange(8), incumbent]
     for seed in range(5):
-        units = _related_units(model, d, top, np.ones((8, 3), dtype=bool), incumbent, loss,
+        units = related_units(model, d, top, np.ones((8, 3), dtype=bool), incumbent, loss,
                                margin, np.random.default_rng(seed))
         assert units.size == 2 and 0 in units
         assert set(units.tolist()) <= {0, 1, 2, 5}
@@ -491,40 +492,41 @@ def test_sifting_stall_rule_on_measured_rows_at_the_box() -> None:
     """The counts of rows at their box measured at 10^6 city firms: the unphased
     model's price search converges (it must not be stopped at any step), the
     phased model's does not (it is stopped by the window rule)."""
-    from sim.optimise.decomposition import STALL_STEPS, _stalled
+    from sim.optimise.price_search import STALL_STEPS, stalled
 
     unphased = [111, 111, 97, 96, 94, 75, 71, 49, 67, 73, 78, 74, 79, 57, 77, 51, 56, 32, 26,
                 20, 16, 24, 19, 17, 16, 16, 12, 13, 6, 9, 2, 1, 5, 1, 0]
     for k in range(1, len(unphased) + 1):
-        assert _stalled(unphased[:k], step_seconds=1.0, left=60.0 - k) == "", k
+        assert stalled(unphased[:k], step_seconds=1.0, left=60.0 - k) == "", k
     phased = [114, 114, 114, 114, 106, 106, 109, 108, 109, 112, 112, 112, 111, 113, 113, 114]
     assert len(phased) == 2 * STALL_STEPS
-    assert _stalled(phased[:-1], step_seconds=1.0, left=1e9) == ""
-    assert "stalled" in _stalled(phased, step_seconds=1.0, left=1e9)
+    assert stalled(phased[:-1], step_seconds=1.0, left=1e9) == ""
+    assert "stalled" in stalled(phased, step_seconds=1.0, left=1e9)
     # with little time left, a count that falls too slowly stops it early
-    assert "too slow" in _stalled([114, 114, 110, 109], step_seconds=1.0, left=20.0)
-    assert "falling 1.9 a step: about 57s needed" in _stalled([114, 114, 110, 109], 1.0, 20.0)
+    assert "too slow" in stalled([114, 114, 110, 109], step_seconds=1.0, left=20.0)
+    assert "falling 1.9 a step: about 57s needed" in stalled([114, 114, 110, 109], 1.0, 20.0)
     # a count that does not fall is said so (not "about infs needed")
-    flat = _stalled([89, 91, 89, 91], step_seconds=1.0, left=33.0)
+    flat = stalled([89, 91, 89, 91], step_seconds=1.0, left=33.0)
     assert flat == "too slow (91 rows at the box, not falling, 33s left)"
-    assert _stalled([114, 80, 50, 20], step_seconds=1.0, left=20.0) == ""
+    assert stalled([114, 80, 50, 20], step_seconds=1.0, left=20.0) == ""
 
 
-def _sampled_lp_basis(problem: ChoiceProblem, k: int) -> tuple[_CoreLP, Basis]:
+def _sampled_lp_basis(problem: ChoiceProblem, k: int) -> tuple[CoreLP, Basis]:
     """The whole LP's core model and the sampled LP's basis extended to it."""
-    from sim.optimise.decomposition import _build_core, _extended_basis, _solve_core
+    from sim.optimise.core import build_core, solve_core
+    from sim.optimise.price_search import extended_basis
 
     model = LagrangianModel(problem)
     n, n_opt = model.n, model.n_options
     sample = np.sort(np.random.default_rng(0).choice(n, size=k, replace=False))
-    res = _solve_core(model, sample, np.ones((k, n_opt), dtype=bool), np.zeros(n, dtype=np.int64),
+    res = solve_core(model, sample, np.ones((k, n_opt), dtype=bool), np.zeros(n, dtype=np.int64),
                       np.zeros(n, dtype=bool), integer=False, artificial=True, time_limit=60,
                       rhs_scale=k / n, want_basis=True)
     assert res.status == "optimal" and res.basis is not None
-    core = _build_core(model, np.arange(n), np.ones((n, n_opt), dtype=bool),
+    core = build_core(model, np.arange(n), np.ones((n, n_opt), dtype=bool),
                        np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool), integer=False,
                        artificial=True)
-    return core, _extended_basis(model, sample, res.basis, res.lam)
+    return core, extended_basis(model, sample, res.basis, res.lam)
 
 
 @pytest.mark.parametrize(
@@ -607,22 +609,21 @@ def test_rins_frees_the_units_where_the_lp_leaves_the_plan(
     """With weight 1.5 the LP acts for unit 0 (gain 11 per weight), half of unit
     1 (gain 9) and unit 2 (free): against the plan (keep, act, act) units 0 and
     1 differ and unit 2 agrees, so RINS fixes unit 2 alone."""
-    from sim.optimise import decomposition
-    from sim.optimise.decomposition import _rins_units
+    from sim.optimise.neighbourhoods import rins_units
 
     model = LagrangianModel(_rins_problem(1.5))
     plan = np.array([0, 1, 1])
     units = np.arange(3)
     allowed = np.ones((3, 2), dtype=bool)
     rng = np.random.default_rng(0)
-    monkeypatch.setattr(decomposition, "RINS_EXTRA", 0.0)
-    assert _rins_units(model, units, allowed, plan, rng, 10.0).tolist() == [0, 1]
+    monkeypatch.setattr(neighbourhoods, "RINS_EXTRA", 0.0)
+    assert rins_units(model, units, allowed, plan, rng, 10.0).tolist() == [0, 1]
     # a neighbourhood of units 0 and 2, unit 1 fixed acting (weight 1): the LP
     # acts for half of unit 0 (0.5 of weight left) and for unit 2, as the plan does
-    assert _rins_units(model, np.array([0, 2]), allowed[[0, 2]], plan, rng, 10.0).tolist() == [0]
+    assert rins_units(model, np.array([0, 2]), allowed[[0, 2]], plan, rng, 10.0).tolist() == [0]
     # every agreeing unit is freed with probability RINS_EXTRA
-    monkeypatch.setattr(decomposition, "RINS_EXTRA", 1.0)
-    assert _rins_units(model, units, allowed, plan, rng, 10.0).tolist() == [0, 1, 2]
+    monkeypatch.setattr(neighbourhoods, "RINS_EXTRA", 1.0)
+    assert rins_units(model, units, allowed, plan, rng, 10.0).tolist() == [0, 1, 2]
 
 
 def test_rins_keeps_the_whole_neighbourhood_when_the_lp_agrees_everywhere(
@@ -630,12 +631,11 @@ def test_rins_keeps_the_whole_neighbourhood_when_the_lp_agrees_everywhere(
 ) -> None:
     """With weight 2 the LP acts for every unit, as the plan does: nothing would be
     free, so the neighbourhood is left as drawn rather than emptied."""
-    from sim.optimise import decomposition
-    from sim.optimise.decomposition import _rins_units
+    from sim.optimise.neighbourhoods import rins_units
 
-    monkeypatch.setattr(decomposition, "RINS_EXTRA", 0.0)
+    monkeypatch.setattr(neighbourhoods, "RINS_EXTRA", 0.0)
     model = LagrangianModel(_rins_problem(2.0))
-    units = _rins_units(model, np.arange(3), np.ones((3, 2), dtype=bool), np.array([1, 1, 1]),
+    units = rins_units(model, np.arange(3), np.ones((3, 2), dtype=bool), np.array([1, 1, 1]),
                         np.random.default_rng(0), 10.0)
     assert units.tolist() == [0, 1, 2]
 
@@ -647,8 +647,8 @@ def test_slack_neighbourhood_spans_the_row_the_plan_overfills_and_its_rivals(
     its units from those with an allowed option on that row and half from the
     others; rows to skip are passed over while another has priced slack; no
     priced slack, no neighbourhood."""
-    from sim.optimise import decomposition
-    from sim.optimise.decomposition import _margins, _slack_units
+    from sim.optimise.lagrangian import margins
+    from sim.optimise.neighbourhoods import slack_units
 
     model = LagrangianModel(policy_like_problem(3000, 1))
     n, n_opt = model.n, model.n_options
@@ -663,10 +663,10 @@ def test_slack_neighbourhood_spans_the_row_the_plan_overfills_and_its_rivals(
     lam[row] = np.sign(model.rhs[row] - act[row])
     assert np.array_equal(model.clip(lam), lam) and lam[row] * (model.rhs[row] - act[row]) > 0
     _, d = model.dual_value(lam)
-    _, _, margin = _margins(d)
+    _, _, margin = margins(d)
     allowed = model.available.copy()
-    monkeypatch.setattr(decomposition, "RELATED_UNITS", 400)
-    units, chosen_row = _slack_units(model, lam, allowed, plan, margin,
+    monkeypatch.setattr(neighbourhoods, "RELATED_UNITS", 400)
+    units, chosen_row = slack_units(model, lam, allowed, plan, margin,
                                      np.random.default_rng(0))
     assert chosen_row == row
     on_row = np.zeros(n, dtype=bool)
@@ -687,11 +687,11 @@ def test_slack_neighbourhood_spans_the_row_the_plan_overfills_and_its_rivals(
     skip = np.zeros(model.m, dtype=bool)
     skip[row] = True
     for seed in range(5):
-        assert _slack_units(model, two, allowed, plan, margin, np.random.default_rng(seed),
+        assert slack_units(model, two, allowed, plan, margin, np.random.default_rng(seed),
                             skip)[1] == other
-    assert _slack_units(model, lam, allowed, plan, margin, np.random.default_rng(0),
+    assert slack_units(model, lam, allowed, plan, margin, np.random.default_rng(0),
                         skip)[1] == row
     # no row with priced slack: nothing to draw
-    none, no_row = _slack_units(model, np.zeros(model.m), allowed, plan, margin,
+    none, no_row = slack_units(model, np.zeros(model.m), allowed, plan, margin,
                                 np.random.default_rng(0))
     assert none.size == 0 and no_row == -1

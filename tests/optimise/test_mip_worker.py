@@ -18,9 +18,11 @@ import numpy as np
 import pytest
 from choice_factories import MMKP_DIR, run_script_without_main_guard
 
-from sim.optimise import decomposition, mip_worker
-from sim.optimise.decomposition import LagrangianModel, _build_core, solve_decomposition
+from sim.optimise import core, decomposition, mip_worker, price_search
+from sim.optimise.core import build_core
+from sim.optimise.decomposition import solve_decomposition
 from sim.optimise.highs_backend import solve_highs
+from sim.optimise.lagrangian import LagrangianModel
 from sim.optimise.mip_worker import LpArrays, MipWorker, guarded_mips, solve_in_process
 from sim.optimise.mmkp import read_khan
 from sim.optimise.problem import ChoiceProblem, ProgressEvent, Solution
@@ -34,7 +36,7 @@ def _full_mip(problem: ChoiceProblem) -> tuple[LagrangianModel, LpArrays]:
     """The whole problem as one core MIP (every unit free), as the decomposition builds it."""
     model = LagrangianModel(problem)
     n, n_opt = model.n, model.n_options
-    core = _build_core(
+    core = build_core(
         model, np.arange(n), np.ones((n, n_opt), dtype=bool), np.zeros(n, dtype=np.int64),
         np.zeros(n, dtype=bool), integer=True, artificial=False,
     )
@@ -142,7 +144,7 @@ def test_the_decomposition_with_its_mips_in_a_child_gives_the_same_answer(
 def test_the_decomposition_survives_mips_that_are_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every MIP is stopped at once: the solve still ends in time with a verified
     plan (from the repaired LP), an honest gap and a message saying what happened."""
-    monkeypatch.setattr(decomposition, "mip_grace", lambda limit: -limit)  # wait 0 s
+    monkeypatch.setattr(core, "mip_grace", lambda limit: -limit)  # wait 0 s
     monkeypatch.setattr(mip_worker, "START_SECONDS", 0.0)
     problem = policy_like_problem(800, 7)
     start = time.perf_counter()
@@ -197,7 +199,7 @@ def test_a_submitted_model_can_be_looked_at_collected_or_abandoned() -> None:
     the in-process one; ``abandon`` stops a model still in work."""
     model = LagrangianModel(random_choice_problem(300, 5, 6))
     n, n_opt = model.n, model.n_options
-    core = _build_core(
+    core = build_core(
         model, np.arange(n), np.ones((n, n_opt), dtype=bool), np.zeros(n, dtype=np.int64),
         np.zeros(n, dtype=bool), integer=False, artificial=True,
     )
@@ -234,9 +236,9 @@ def test_the_lp_solved_in_a_child_while_sifting_gives_the_same_optimum(
     child (after the sampled LP, from its basis, when ``WARM_LP_BASIS``), sifts
     one step, then waits for and uses the child's LP; the decomposition still
     proves HiGHS' optimum."""
-    monkeypatch.setattr(decomposition, "BACKGROUND_LP_PAIRS", 100)
-    monkeypatch.setattr(decomposition, "DIRECT_AFTER_STEPS", 1)
-    monkeypatch.setattr(decomposition, "WARM_LP_BASIS", warm)
+    monkeypatch.setattr(price_search, "BACKGROUND_LP_PAIRS", 100)
+    monkeypatch.setattr(price_search, "DIRECT_AFTER_STEPS", 1)
+    monkeypatch.setattr(price_search, "WARM_LP_BASIS", warm)
     problem = policy_like_problem(1500, seed)
     events: list[ProgressEvent] = []
     sol = solve_decomposition(problem, time_limit=60, gap_tol=1e-6, core_size=200,
@@ -286,18 +288,18 @@ def test_no_warm_lp_from_a_sample_that_needs_artificial_slack(
     """A sampled LP that needs artificial slack has big-M prices; the child's LP
     then starts cold (at 10^5 city firms a basis extended at such prices left
     HiGHS in error). The solve still proves HiGHS' optimum."""
-    monkeypatch.setattr(decomposition, "BACKGROUND_LP_PAIRS", 100)
-    monkeypatch.setattr(decomposition, "DIRECT_AFTER_STEPS", 1)
-    monkeypatch.setattr(decomposition, "WARM_LP_BASIS", True)
+    monkeypatch.setattr(price_search, "BACKGROUND_LP_PAIRS", 100)
+    monkeypatch.setattr(price_search, "DIRECT_AFTER_STEPS", 1)
+    monkeypatch.setattr(price_search, "WARM_LP_BASIS", True)
     drawn: list[np.ndarray] = []
-    real = decomposition._solve_core
+    real = price_search.solve_core
 
     def spy(model: LagrangianModel, units: np.ndarray, *args: object, **kwargs: object) -> object:
         if kwargs.get("want_basis"):
             drawn.append(units)
         return real(model, units, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(decomposition, "_solve_core", spy)
+    monkeypatch.setattr(price_search, "solve_core", spy)
     problem = _rare_row_problem(1500)
     events: list[ProgressEvent] = []
     sol = solve_decomposition(problem, time_limit=60, gap_tol=1e-6, core_size=200,
@@ -317,9 +319,9 @@ def test_a_failed_lp_in_the_child_leaves_the_sifting_to_finish(
 ) -> None:
     """The child's LP stops after one simplex iteration (not optimal): it is
     reported, and sifting alone still proves HiGHS' optimum."""
-    monkeypatch.setattr(decomposition, "BACKGROUND_LP_PAIRS", 100)
-    monkeypatch.setattr(decomposition, "DIRECT_AFTER_STEPS", 1)
-    monkeypatch.setattr(decomposition, "DIRECT_LP_OPTIONS", {"simplex_iteration_limit": 1})
+    monkeypatch.setattr(price_search, "BACKGROUND_LP_PAIRS", 100)
+    monkeypatch.setattr(price_search, "DIRECT_AFTER_STEPS", 1)
+    monkeypatch.setattr(price_search, "DIRECT_LP_OPTIONS", {"simplex_iteration_limit": 1})
     problem = policy_like_problem(1500, 2)
     events: list[ProgressEvent] = []
     sol = solve_decomposition(problem, time_limit=60, gap_tol=1e-6, core_size=200,
@@ -348,6 +350,7 @@ def _force_whole_mip(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(decomposition, "BOUND_MIP_SECONDS_PER_PAIR", 0.0)
     monkeypatch.setattr(decomposition, "BOUND_MIP_MIN_PAIRS", 0)
     monkeypatch.setattr(decomposition, "MipWorker", _CountedWorker)
+    monkeypatch.setattr(core, "MipWorker", _CountedWorker)
     _CountedWorker.made = []
 
 
@@ -428,6 +431,7 @@ def test_a_second_lane_solves_a_disjoint_neighbourhood_beside_each_one(
     second neighbourhood beside each one; the plan stays verified and within the
     bound of HiGHS' optimum, its peak counts, and both children are stopped."""
     monkeypatch.setattr(decomposition, "MipWorker", _CountedWorker)
+    monkeypatch.setattr(core, "MipWorker", _CountedWorker)
     _CountedWorker.made = []
     problem = random_choice_problem(3000, 6, 4)
     events: list[ProgressEvent] = []
@@ -496,7 +500,7 @@ def test_no_second_lane_when_switched_off_or_the_whole_mip_runs(
 def test_stopped_mips_of_the_second_lane_are_counted(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every MIP of both workers is stopped at once: the lane's stopped MIPs count in
     the solve's ``mips_stopped`` and its message, and the plan is still verified."""
-    monkeypatch.setattr(decomposition, "mip_grace", lambda limit: -limit)  # wait 0 s
+    monkeypatch.setattr(core, "mip_grace", lambda limit: -limit)  # wait 0 s
     monkeypatch.setattr(mip_worker, "START_SECONDS", 0.0)
     problem = random_choice_problem(3000, 6, 4)
     events: list[ProgressEvent] = []

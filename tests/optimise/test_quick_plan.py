@@ -11,6 +11,7 @@ from choice_factories import REPO
 
 import sim.optimise.decomposition as dec
 from sim.optimise.highs_backend import solve_highs
+from sim.optimise.lagrangian import LagrangianModel
 from sim.optimise.problem import ChoiceProblem, IntArray, ProgressEvent, restrict_options
 from sim.optimise.verify import check
 from sim.pipeline import build_model
@@ -137,7 +138,7 @@ def test_retiming_keeps_each_action_and_finds_the_best_years() -> None:
     sub = restrict_options(problem, keep)
     first = solve_highs(sub, mip_gap=1e-9, time_limit=60)
     start = np.flatnonzero(keep)[first.choice]
-    model = dec.LagrangianModel(problem)
+    model = LagrangianModel(problem)
     plan = dec._retime(model, start, family, 60.0, 1e-9, np.random.default_rng(0))
     assert plan is not None
     np.testing.assert_array_equal(family[plan], family[start])  # same actions

@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.optimise import decomposition
-from sim.optimise.decomposition import LagrangianModel, solve_decomposition
+from sim.optimise import decomposition, price_search
+from sim.optimise.decomposition import solve_decomposition
 from sim.optimise.highs_backend import solve_highs
+from sim.optimise.lagrangian import LagrangianModel
 from sim.optimise.problem import ChoiceProblem, Constraint, Objective, ProgressEvent
 from sim.optimise.repair import _kept, move_gain, repair_plan, row_weights
 from sim.optimise.verify import row_lhs, row_margin, verify
@@ -272,10 +273,10 @@ def test_decomposition_recreates_a_plan_far_from_its_bound(
     without a better plan. Each better plan raises the incumbent (a max
     problem), and the final plan passes the independent check."""
     monkeypatch.setattr(decomposition, "REPAIR_EARLY_UNITS", 0)
-    monkeypatch.setattr(decomposition, "DIRECT_LP_PAIRS", 0)
-    monkeypatch.setattr(decomposition, "BACKGROUND_LP_PAIRS", 10**9)
+    monkeypatch.setattr(price_search, "DIRECT_LP_PAIRS", 0)
+    monkeypatch.setattr(price_search, "BACKGROUND_LP_PAIRS", 10**9)
     monkeypatch.setattr(decomposition, "RECREATE_GAP", recreate_gap)
-    monkeypatch.setattr(decomposition, "_stalled", lambda *_: "stopped for the test")
+    monkeypatch.setattr(price_search, "stalled", lambda *_: "stopped for the test")
     problem = policy_like_problem(3000, seed=2)
     events: list[ProgressEvent] = []
     sol = solve_decomposition(problem, time_limit=10, core_size=300, progress=events.append,

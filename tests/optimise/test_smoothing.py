@@ -9,9 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.optimise import decomposition
-from sim.optimise.decomposition import LagrangianModel, _solve_direct, solve_decomposition
+from sim.optimise import price_search
+from sim.optimise.decomposition import solve_decomposition
 from sim.optimise.highs_backend import solve_highs
+from sim.optimise.lagrangian import LagrangianModel
+from sim.optimise.price_search import solve_direct
 from sim.optimise.problem import ChoiceProblem, ProgressEvent
 from sim.optimise.smoothing import smoothed_dual, smoothed_prices
 
@@ -21,7 +23,7 @@ from benchmarks.instances import policy_like_problem, random_choice_problem
 
 def _lp_optimum(model: LagrangianModel) -> float:
     """min L = the LP relaxation's value, by HiGHS over every unit."""
-    state = _solve_direct(model, 60.0, 0, lambda *_: None, None)
+    state = solve_direct(model, 60.0, 0, lambda *_: None, None)
     assert state is not None and not state.infeasible
     return model.dual_value(state.lam)[0]
 
@@ -101,7 +103,7 @@ def test_levels_too_large_for_one_lp_are_priced_by_smoothing_and_stay_exact(
 ) -> None:
     """With the direct-LP threshold lowered, level 0 and its sampled level get
     smoothed prices; sifting then still proves the same optimum as HiGHS."""
-    monkeypatch.setattr(decomposition, "DIRECT_LP_PAIRS", 100)
+    monkeypatch.setattr(price_search, "DIRECT_LP_PAIRS", 100)
     problem = random_choice_problem(2000, 5, seed)
     events: list[ProgressEvent] = []
     sol = solve_decomposition(problem, time_limit=60, gap_tol=1e-6, core_size=200,

@@ -29,7 +29,7 @@ from sim.pipeline import build_model
 def _captured_solve(problem: Any, seed: int) -> dict[str, np.ndarray]:
     """Solve with the repair's descent and level 0's final prices recorded."""
     kept: dict[str, np.ndarray] = {}
-    improve, solve_lp = dec.improve_plan, dec._solve_lp
+    improve, solve_lp = dec.improve_plan, dec.solve_lp
 
     def spy_improve(model: Any, plan: np.ndarray, deadline: float) -> np.ndarray:
         out = improve(model, plan, deadline)
@@ -42,11 +42,11 @@ def _captured_solve(problem: Any, seed: int) -> dict[str, np.ndarray]:
             kept["prices"] = state.lam.copy()
         return state
 
-    dec.improve_plan, dec._solve_lp, dec.RECREATE = spy_improve, spy_solve_lp, False
+    dec.improve_plan, dec.solve_lp, dec.RECREATE = spy_improve, spy_solve_lp, False
     try:
         sol = dec.solve_decomposition(problem, time_limit=60, gap_tol=1e-4, seed=seed)
     finally:
-        dec.improve_plan, dec._solve_lp, dec.RECREATE = improve, solve_lp, True
+        dec.improve_plan, dec.solve_lp, dec.RECREATE = improve, solve_lp, True
     print(f"seed {seed}: solve ends at {sol.objective:,.0f}, bound {sol.bound:,.0f}")
     return kept
 

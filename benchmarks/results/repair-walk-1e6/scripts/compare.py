@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.optimise import repair as new_repair
-from sim.optimise.decomposition import LagrangianModel
+from sim.optimise.lagrangian import LagrangianModel
 from sim.pipeline import build_model
 
 
