@@ -30,10 +30,10 @@ from sim.pipeline import build_model
 
 #: each switchable flag and the module whose code reads it
 FLAG_MODULES = {
-    "SECOND_LANE": decomposition, "LANE_MIXED": decomposition, "RINS_RELATED": decomposition,
-    "SLACK_RELATED": decomposition, "RECREATE": decomposition,
+    "SECOND_LANE": decomposition, "RECREATE": decomposition,
     "WARM_LP_BASIS": price_search, "CAPACITY_BLOCK_SIFT": price_search,
     "CAPACITY_BLOCK_BOUND": price_search, "RELATED_EARLY": neighbourhoods,
+    "LANE_MIXED": neighbourhoods, "RINS_RELATED": neighbourhoods, "SLACK_RELATED": neighbourhoods,
 }
 FLAGS = tuple(FLAG_MODULES)
 

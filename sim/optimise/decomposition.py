@@ -87,18 +87,9 @@ from sim.optimise.core import (
     solve_core,
     submit_lane_mip,
 )
-from sim.optimise.lagrangian import LagrangianModel, margins
+from sim.optimise.lagrangian import LagrangianModel
 from sim.optimise.mip_worker import MipWorker, active_worker, guarded_mips
-from sim.optimise.neighbourhoods import (
-    near_options,
-    neighbourhood,
-    neighbourhood_time,
-    next_neighbourhood_size,
-    related_units,
-    rins_units,
-    slack_units,
-    wants_related,
-)
+from sim.optimise.neighbourhoods import Draw, Schedule
 from sim.optimise.price_search import background_lp, solve_lp
 from sim.optimise.problem import (
     ChoiceProblem,
@@ -133,15 +124,6 @@ QUICK_MIN_SECONDS = 120.0
 #: may take, and how many units besides the LP-fractional ones its MIP frees
 QUICK_RETIME_SHARE = 0.5
 RETIME_EXTRA = 2_000
-#: time cap (s) of a loss-drawn neighbourhood MIP
-#: (:func:`~sim.optimise.neighbourhoods.neighbourhood_time`)
-LOSS_MIP_SECONDS = 5.0
-#: time cap (s) of a row-related neighbourhood MIP. Narrowed by RINS, most are
-#: solved in 2–3 s; one that is not rarely pays for more time. At 10^5 phased
-#: city firms (60 s, solver seeds 0–5) HiGHS' first plan of the whole model
-#: (1,920,099) was reached after 43.5–50.4 s with 5 s, 47.3–54.8 s with 8 s,
-#: and in 3 of 6 runs with 20 s (benchmarks/results/rins-1e5/)
-RELATED_MIP_SECONDS = 5.0
 #: a greedy repair of a plan that breaks rows (no plan yet) takes at most this
 #: share of the time left, and at most REPAIR_CAP seconds
 REPAIR_SHARE = 0.3
@@ -173,25 +155,6 @@ GUARD_PAIRS = 100_000
 #: units) in a second worker beside each one, unless the whole MIP's child
 #: will use the second core
 SECOND_LANE = True
-#: beside a row-related neighbourhood MIP, the lane solves a loss-drawn one
-#: (a second row-related draw is often empty or repeats the first's rows,
-#: and left the second core idle)
-LANE_MIXED = True
-#: a row-related neighbourhood is narrowed RINS-style
-#: (:func:`~sim.optimise.neighbourhoods.rins_units`) before its MIP: its LP
-#: relaxation is solved first (under 1 s), and only the units whose incumbent
-#: option that LP does not take whole, plus a random
-#: :data:`~sim.optimise.neighbourhoods.RINS_EXTRA` share of the others, stay
-#: free. At 10^5 phased city firms the MIPs then reach the same plans 3–6 times
-#: sooner: 1,920,573 in 2.2 s (+0.4 s LP) against 1,920,565 in 13.6 s;
-#: 1,921,701 in 5.0 s (+0.7 s) against 1,921,704 in 15.5 s, where HiGHS spent
-#: ~10 s in root cuts that moved its bound by 0.3 before its own reduced-cost
-#: sub-MIP found the plan (benchmarks/results/rins-1e5/replay/).
-RINS_RELATED = True
-#: every other row-related neighbourhood is drawn across a row the plan
-#: over-fills at a price (:func:`~sim.optimise.neighbourhoods.slack_units`)
-#: instead of around a losing unit
-SLACK_RELATED = True
 #: problems with at most this many available pairs run HiGHS' branch and bound
 #: on the whole problem in a child process while the neighbourhood search
 #: improves the plan (:class:`~sim.optimise.core.WholeInChild`), for the bound its cuts give.
@@ -468,22 +431,15 @@ def _solve_decomposition(
     if (lp_converged or not np.isfinite(inc_val)) and left() > 0:
         # the rounded optimal LP breaks at most a few rows: its repair is cheap and close
         plan_by_repair(choice, d, "rounded LP")
-    _, top, margin = margins(d)
-    pair_loss = top[:, None] - d  # each option's reduced-cost loss against the unit's best
 
-    # core MIP over the most ambiguous units
+    # core MIPs: the LP's fractional units and the most ambiguous others
     frac = np.zeros(n, dtype=bool)
     if lp_x is not None:
         fx = np.nan_to_num(lp_x, nan=0.0)
         frac[core] = ((fx > 1e-6) & (fx < 1 - 1e-6)).any(axis=1)
-    n_frac = int(frac.sum())
-    k_mip = min(n, n_frac + max(100, 8 * m))
+    schedule = Schedule(model, lam, d, frac, min(n, int(frac.sum()) + max(100, 8 * m)), rng)
+    top = schedule.top
     mip_gap = 0.5 * gap_tol
-    want_related = False
-    related_draws = 0  # row-related neighbourhoods drawn so far
-    slack_row = -1  # the row of the last slack-drawn one
-    slack_fruitless = np.zeros(m, dtype=bool)  # rows whose slack MIP found nothing since
-    first_search = True
     whole_mip: WholeInChild | None = None
 
     def take_whole(res: CoreResult) -> None:
@@ -495,6 +451,7 @@ def _solve_decomposition(
         emit("whole-mip", f"HiGHS on the whole problem in a child process: {res.status} in "
              f"{res.seconds:.1f}s{', its plan taken' if taken else ''}"
              f"{', stopped (no bound)' if res.stopped else f', bound {sign * res.bound:.8g}'}")
+
     def take_from_lane(job: LaneMip, res: CoreResult, kind: str) -> None:
         """Offer the lane's plan: with the other neighbourhood's changes (the units
         are disjoint and the objective separable) if the rows allow, else alone."""
@@ -523,8 +480,6 @@ def _solve_decomposition(
         n_free_pairs = int(n_allowed[free].sum())
         stats.free_units, stats.free_pairs = int(free.sum()), n_free_pairs
         exact = np.isfinite(inc_val) and n_free_pairs <= exact_pairs
-        options, related, by_slack = allowed, False, False
-        drawn = 0  # units of a row-related neighbourhood before RINS narrowed it
         if exact:
             units = np.flatnonzero(free)
             fixed_choice = base.copy()
@@ -559,7 +514,7 @@ def _solve_decomposition(
                     offer(fixed_choice)
                     bound = min(bound, max(inc_val, model.evaluate(fixed_choice)[0]))
                     break
-            tl = left()
+            job = Draw(units, allowed, left(), "exact")
         else:
             fixed_choice = base.copy()
             if may_start_whole and left() >= BOUND_MIP_SECONDS_PER_PAIR * whole_pairs:
@@ -572,64 +527,28 @@ def _solve_decomposition(
                 emit("whole-mip", f"HiGHS on the whole problem ({whole_pairs} pairs) started "
                      "in a child process, for its bound")
             may_start_whole = False
-            if inc_choice is None:  # the first plan: any unit, any allowed option
-                units = neighbourhood(margin, frac, np.ones(n, dtype=bool), k_mip, rng)
-                tl = neighbourhood_time(units.size, n, left(), cap=10.0)
-            elif want_related:
-                related = True
-                loss = pair_loss[np.arange(n), inc_choice]
-                by_slack = SLACK_RELATED and related_draws % 2 == 1
-                related_draws += 1
-                if by_slack:
-                    units, slack_row = slack_units(model, lam, allowed, inc_choice, margin, rng,
-                                                    slack_fruitless)
-                else:
-                    units = related_units(model, d, top, allowed, inc_choice, loss, margin, rng)
-                if RINS_RELATED and units.size:
-                    drawn = units.size
-                    units = rins_units(model, units, allowed[units], base, rng, 0.25 * left())
-                tl = neighbourhood_time(units.size, n, left(), share=0.5,
-                                         cap=RELATED_MIP_SECONDS)
-            else:
-                loss = pair_loss[np.arange(n), inc_choice]
-                options = near_options(pair_loss, allowed, inc_choice)
-                units = neighbourhood(margin, frac, options.sum(axis=1) > 1, k_mip, rng, loss)
-                tl = neighbourhood_time(units.size, n, left(), cap=LOSS_MIP_SECONDS)
+            job = schedule.draw(allowed, inc_choice, base, left)
+        # a second neighbourhood (disjoint units) in the second lane, beside it
+        other = None
         beside = None
-        if lane is not None and inc_choice is not None and not exact and units.size < n:
-            # a second neighbourhood, none of the first's units: loss-drawn beside
-            # a loss-drawn one, and (LANE_MIXED) beside a row-related one
-            outside = fixed_except(n, units)
-            beside_related = related and not LANE_MIXED
-            if beside_related:
-                beside_options = options
-                other = related_units(model, d, top, allowed, inc_choice, loss, margin, rng)
-                other = other[outside[other]]
-            else:
-                beside_options = (near_options(pair_loss, allowed, inc_choice) if related
-                                  else options)
-                other = neighbourhood(margin, frac & outside,
-                                       (beside_options.sum(axis=1) > 1) & outside, k_mip, rng,
-                                       loss)
-            if other.size:
+        if lane is not None and inc_choice is not None and not exact and job.units.size < n:
+            other = schedule.beside(job, allowed, inc_choice, left)
+            if other is not None:
                 stats.mip_solves += 1
-                # a loss-drawn MIP gets a loss-drawn MIP's time, also beside a
-                # row-related one (whose narrowed MIP is often solved in 2–3 s)
-                beside_tl = tl if beside_related else neighbourhood_time(
-                    other.size, n, left(), cap=LOSS_MIP_SECONDS)
-                beside = submit_lane_mip(lane, model, other, beside_options[other],
-                                          fixed_choice, time_limit=beside_tl,
-                                          mip_gap=0.1 * gap_tol)
+                beside = submit_lane_mip(lane, model, other.units, other.options[other.units],
+                                         fixed_choice, time_limit=other.time_limit,
+                                         mip_gap=0.1 * gap_tol)
+        units = job.units
         stats.mip_solves += 1
         res = solve_core(
             model,
             units,
-            options[units],
+            job.options[units],
             fixed_choice,
             fixed_except(n, units),
             integer=True,
             artificial=False,
-            time_limit=tl,
+            time_limit=job.time_limit,
             mip_gap=mip_gap if exact else 0.1 * gap_tol,
             start=base[units] if np.isfinite(inc_val) else None,
         )
@@ -646,20 +565,18 @@ def _solve_decomposition(
         elif (exact or units.size >= n) and np.isfinite(res.bound):
             # nothing fixed (or only what cannot beat the incumbent): a global bound
             bound = min(bound, max(inc_val, res.bound))
-        kind = ("exact" if exact else "slack" if by_slack else "related" if related
-                else "heuristic")
+        narrowed = units.size < job.drawn
         emit(
             "core-mip",
-            f"{kind} MIP on {units.size} units "
-            f"{f'(row {model.row_labels[slack_row]}) ' if by_slack else ''}"
-            f"{f'(of {drawn} related, narrowed by their LP) ' if units.size < drawn else ''}"
-            f"({int(options[units].sum())} of {n_free_pairs} free pairs): "
+            f"{job.kind} MIP on {units.size} units "
+            f"{f'(row {model.row_labels[job.row]}) ' if job.kind == 'slack' else ''}"
+            f"{f'(of {job.drawn} related, narrowed by their LP) ' if narrowed else ''}"
+            f"({int(job.options[units].sum())} of {n_free_pairs} free pairs): "
             f"{res.status} in {res.seconds:.2f}s"
             f"{' (stopped: HiGHS overran its limit or crashed)' if res.stopped else ''}",
         )
-        if beside is not None:
-            take_from_lane(beside, beside.result(model),
-                           "related" if beside_related else "heuristic")
+        if beside is not None and other is not None:
+            take_from_lane(beside, beside.result(model), other.kind)
         if exact and res.status in ("optimal", "infeasible"):
             break
         if exact:  # time limit inside the exact MIP, or HiGHS overran it and was stopped
@@ -681,15 +598,8 @@ def _solve_decomposition(
         if whole_mip is not None and (got := whole_mip.result(0.0)) is not None:
             take_whole(got)
             whole_mip = None
-        if not related:
-            k_mip = next_neighbourhood_size(k_mip, res.status, n_frac, n, improved)
-        if inc_val > before:
-            slack_fruitless[:] = False  # a new plan: every row is worth a try again
-        elif by_slack:
-            slack_fruitless[slack_row] = True
         gain = (inc_val - before) / max(1.0, abs(inc_val)) if np.isfinite(before) else np.inf
-        want_related = wants_related(related, gain, first_search)
-        first_search = False
+        schedule.record(job, res.status, improved, bool(inc_val > before), gain)
 
     if whole_mip is not None:
         got = None if done() else whole_mip.result(max(0.0, left()) + BOUND_MIP_WAIT)

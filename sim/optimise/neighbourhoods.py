@@ -9,20 +9,26 @@ fixed. This module chooses them: units drawn by their reduced-cost loss
 price (:func:`slack_units`); narrowed by their LP to where LP and plan
 differ (:func:`rins_units`). It also sets each MIP's time
 (:func:`neighbourhood_time`), the next size (:func:`next_neighbourhood_size`)
-and which kind runs next (:func:`wants_related`).
+and which kind runs next (:func:`wants_related`). :class:`Schedule` strings
+these together over the search: the driver asks it for the next MIP
+(:class:`Draw`), for a second one on disjoint units for the second lane, and
+tells it what each MIP gave.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 
 from sim.optimise.core import fixed_except, solve_core
-from sim.optimise.lagrangian import LagrangianModel
+from sim.optimise.lagrangian import LagrangianModel, margins
 from sim.optimise.problem import BoolArray, FloatArray, IntArray
 
 __all__ = [
-    "near_options", "neighbourhood", "neighbourhood_time", "next_neighbourhood_size",
-    "related_units", "rins_units", "slack_units", "wants_related",
+    "Draw", "Schedule", "near_options", "neighbourhood", "neighbourhood_time",
+    "next_neighbourhood_size", "related_units", "rins_units", "slack_units", "wants_related",
 ]
 
 #: options per unit (on average) open to a heuristic neighbourhood MIP
@@ -37,6 +43,34 @@ SWITCH_GAIN = 1e-4
 #: outcome (1,989,558–1,989,891) by the LP + 35 s; with the lane mixed but
 #: without this, 2 of 3 ended near 1,998,000 (benchmarks/results/lns-schedule-1e5/)
 RELATED_EARLY = True
+#: time cap (s) of a loss-drawn neighbourhood MIP
+#: (:func:`neighbourhood_time`)
+LOSS_MIP_SECONDS = 5.0
+#: time cap (s) of a row-related neighbourhood MIP. Narrowed by RINS, most are
+#: solved in 2–3 s; one that is not rarely pays for more time. At 10^5 phased
+#: city firms (60 s, solver seeds 0–5) HiGHS' first plan of the whole model
+#: (1,920,099) was reached after 43.5–50.4 s with 5 s, 47.3–54.8 s with 8 s,
+#: and in 3 of 6 runs with 20 s (benchmarks/results/rins-1e5/)
+RELATED_MIP_SECONDS = 5.0
+#: beside a row-related neighbourhood MIP, the lane solves a loss-drawn one
+#: (a second row-related draw is often empty or repeats the first's rows,
+#: and left the second core idle)
+LANE_MIXED = True
+#: a row-related neighbourhood is narrowed RINS-style
+#: (:func:`rins_units`) before its MIP: its LP
+#: relaxation is solved first (under 1 s), and only the units whose incumbent
+#: option that LP does not take whole, plus a random
+#: :data:`RINS_EXTRA` share of the others, stay
+#: free. At 10^5 phased city firms the MIPs then reach the same plans 3–6 times
+#: sooner: 1,920,573 in 2.2 s (+0.4 s LP) against 1,920,565 in 13.6 s;
+#: 1,921,701 in 5.0 s (+0.7 s) against 1,921,704 in 15.5 s, where HiGHS spent
+#: ~10 s in root cuts that moved its bound by 0.3 before its own reduced-cost
+#: sub-MIP found the plan (benchmarks/results/rins-1e5/replay/).
+RINS_RELATED = True
+#: every other row-related neighbourhood is drawn across a row the plan
+#: over-fills at a price (:func:`slack_units`)
+#: instead of around a losing unit
+SLACK_RELATED = True
 #: share of a row-related neighbourhood's units that its LP puts wholly on
 #: their incumbent option but :func:`rins_units` frees all the same
 RINS_EXTRA = 0.25
@@ -118,10 +152,10 @@ def neighbourhood_time(
     A neighbourhood of every unit is the full MIP and gets all the time left
     (its dual bound is then a global bound); others a ``share`` of it, from
     1 s to ``cap`` s. The caller caps loss-drawn neighbourhoods with
-    near-best options at :data:`~sim.optimise.decomposition.LOSS_MIP_SECONDS`,
+    near-best options at :data:`LOSS_MIP_SECONDS`,
     since HiGHS improves them within seconds or not at all (at 10^5 city
     firms, MIPs of 20 s gained 0.1–0.4% each, of 3 s as much), row-related
-    ones at :data:`~sim.optimise.decomposition.RELATED_MIP_SECONDS`, and the
+    ones at :data:`RELATED_MIP_SECONDS`, and the
     first neighbourhood, before any plan, at 10 s (a plan 0.04% better after 20 s than after 10 s).
     """
     if k >= n:
@@ -297,3 +331,123 @@ def next_neighbourhood_size(
     return int(min(n, k))
 
 
+
+
+@dataclass
+class Draw:
+    """One neighbourhood MIP: its units, the options open to them, its time and kind."""
+
+    units: IntArray  # sorted unit indices
+    options: BoolArray  # (n, O): the options open to each unit (the MIP reads its units' rows)
+    time_limit: float  # s
+    kind: str  # "heuristic" (loss-drawn, or the first plan's), "related", "slack", "exact"
+    drawn: int = 0  # units of a row-related neighbourhood before RINS narrowed it
+    row: int = -1  # the row a slack neighbourhood is drawn across
+
+    @property
+    def related(self) -> bool:
+        """Whether it is row-related (around a losing unit or across a row)."""
+        return self.kind in ("related", "slack")
+
+
+class Schedule:
+    """The large-neighbourhood search's choices, one MIP after another.
+
+    The prices are those of the LP (or the price search's last step) and stay
+    fixed for the search: ``d`` are the reduced costs at ``lam``, ``frac`` the
+    units the LP leaves fractional. :meth:`draw` chooses the next MIP from the
+    units' reduced-cost losses against the incumbent, :meth:`beside` a second
+    one on disjoint units for the second lane, and :meth:`record` adapts the
+    schedule to what the MIP gave: the loss-drawn size
+    (:func:`next_neighbourhood_size`), the next kind (:func:`wants_related`)
+    and the rows whose slack MIP found nothing, passed over until the plan
+    changes. All draws use ``rng``, so runs repeat.
+    """
+
+    def __init__(self, model: LagrangianModel, lam: FloatArray, d: FloatArray, frac: BoolArray,
+                 k_mip: int, rng: np.random.Generator) -> None:
+        self.model, self.lam, self.d, self.frac, self.rng = model, lam, d, frac, rng
+        _, self.top, self.margin = margins(d)
+        #: each option's reduced-cost loss against its unit's best option
+        self.pair_loss = self.top[:, None] - d
+        self.n_frac = int(frac.sum())
+        self.k_mip = k_mip  # size of the next loss-drawn neighbourhood
+        self.want_related = False
+        self.related_draws = 0  # row-related neighbourhoods drawn so far
+        self.fruitless = np.zeros(model.m, dtype=bool)  # rows whose slack MIP found nothing
+        self.first = True
+
+    def loss(self, incumbent: IntArray) -> FloatArray:
+        """Each unit's reduced-cost loss at its ``incumbent`` option."""
+        return self.pair_loss[np.arange(self.model.n), incumbent]
+
+    def draw(self, allowed: BoolArray, incumbent: IntArray | None, base: IntArray,
+             left: Callable[[], float]) -> Draw:
+        """The next neighbourhood MIP; ``left()`` gives the seconds to go. ``allowed``
+        are the options reduced-cost fixing leaves; ``base`` is the plan the others
+        keep."""
+        n = self.model.n
+        if incumbent is None:  # the first plan: any unit, any allowed option
+            units = neighbourhood(self.margin, self.frac, np.ones(n, dtype=bool), self.k_mip,
+                                  self.rng)
+            return Draw(units, allowed, neighbourhood_time(units.size, n, left(), cap=10.0),
+                        "heuristic")
+        loss = self.loss(incumbent)
+        if not self.want_related:
+            options = near_options(self.pair_loss, allowed, incumbent)
+            units = neighbourhood(self.margin, self.frac, options.sum(axis=1) > 1, self.k_mip,
+                                  self.rng, loss)
+            tl = neighbourhood_time(units.size, n, left(), cap=LOSS_MIP_SECONDS)
+            return Draw(units, options, tl, "heuristic")
+        by_slack = SLACK_RELATED and self.related_draws % 2 == 1
+        self.related_draws += 1
+        row = -1
+        if by_slack:
+            units, row = slack_units(self.model, self.lam, allowed, incumbent, self.margin,
+                                     self.rng, self.fruitless)
+        else:
+            units = related_units(self.model, self.d, self.top, allowed, incumbent, loss,
+                                  self.margin, self.rng)
+        drawn = 0
+        if RINS_RELATED and units.size:
+            drawn = units.size
+            units = rins_units(self.model, units, allowed[units], base, self.rng, 0.25 * left())
+        tl = neighbourhood_time(units.size, n, left(), share=0.5, cap=RELATED_MIP_SECONDS)
+        return Draw(units, allowed, tl, "slack" if by_slack else "related", drawn, row)
+
+    def beside(self, main: Draw, allowed: BoolArray, incumbent: IntArray,
+               left: Callable[[], float]) -> Draw | None:
+        """A second neighbourhood for the second lane, none of ``main``'s units:
+        loss-drawn beside a loss-drawn one and (:data:`LANE_MIXED`) beside a
+        row-related one, with a loss-drawn MIP's time (a narrowed row-related MIP
+        is often solved in 2–3 s). None when no unit is left to draw."""
+        n = self.model.n
+        outside = fixed_except(n, main.units)
+        loss = self.loss(incumbent)
+        if main.related and not LANE_MIXED:
+            other = related_units(self.model, self.d, self.top, allowed, incumbent, loss,
+                                  self.margin, self.rng)
+            other = other[outside[other]]
+            return Draw(other, main.options, main.time_limit, "related") if other.size else None
+        options = near_options(self.pair_loss, allowed, incumbent) if main.related else main.options
+        other = neighbourhood(self.margin, self.frac & outside,
+                              (options.sum(axis=1) > 1) & outside, self.k_mip, self.rng, loss)
+        if not other.size:
+            return None
+        tl = neighbourhood_time(other.size, n, left(), cap=LOSS_MIP_SECONDS)
+        return Draw(other, options, tl, "heuristic")
+
+    def record(self, main: Draw, status: str, improved: bool, plan_changed: bool,
+               gain: float) -> None:
+        """Adapt to the MIP of ``main``: HiGHS' ``status``, whether its own plan was
+        better (``improved``), whether the plan changed at all (the lane's MIP
+        counts too) and the relative ``gain`` of the step."""
+        if not main.related:
+            self.k_mip = next_neighbourhood_size(self.k_mip, status, self.n_frac, self.model.n,
+                                                 improved)
+        if plan_changed:
+            self.fruitless[:] = False  # a new plan: every row is worth a try again
+        elif main.kind == "slack":
+            self.fruitless[main.row] = True
+        self.want_related = wants_related(main.related, gain, self.first)
+        self.first = False

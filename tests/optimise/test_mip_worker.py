@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from choice_factories import MMKP_DIR, run_script_without_main_guard
 
-from sim.optimise import core, decomposition, mip_worker, price_search
+from sim.optimise import core, decomposition, mip_worker, neighbourhoods, price_search
 from sim.optimise.core import build_core
 from sim.optimise.decomposition import solve_decomposition
 from sim.optimise.highs_backend import solve_highs
@@ -475,7 +475,7 @@ def test_beside_a_row_related_mip_the_lane_solves_a_loss_drawn_one(
     assert ("related", "heuristic") in kinds, kinds
     assert kinds <= {("related", "heuristic"), ("slack", "heuristic"), ("heuristic", "heuristic")}
     check(problem, sol)
-    monkeypatch.setattr(decomposition, "LANE_MIXED", False)
+    monkeypatch.setattr(neighbourhoods, "LANE_MIXED", False)
     kinds, _ = solve()
     assert ("related", "heuristic") not in kinds, kinds
 
